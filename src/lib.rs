@@ -1,0 +1,24 @@
+//! trawl: a news-feed ingester.
+//!
+//! # Layout
+//!
+//! The data path reads from the module names, in order:
+//!
+//! - [`config`]: reads and validates `trawl.toml`.
+//! - [`fetch`]: conditional HTTP GET of one feed, with every limit enforced while streaming.
+//! - [`parse`]: bytes → charset-decoded document → normalized [`article::Article`]s.
+//! - [`dedupe`]: the keys that make two entries one article, and the pure decision.
+//! - [`store`]: SQLite; one writer, one transaction per batch of feeds.
+//!
+//! [`ingest`] is the one orchestrator: it runs fetch → parse → dedupe → store
+//! for a set of feeds, and both the one-off `trawl fetch` and the daemon use it.
+//! [`cli`] is the command line on top.
+
+pub mod article;
+pub mod config;
+pub mod fetch;
+pub mod parse;
+pub mod dedupe;
+pub mod store;
+pub mod ingest;
+pub mod cli;
