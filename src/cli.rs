@@ -1,6 +1,661 @@
-//! The command line.
+//! The command line: argument parsing and the subcommands, on top of the
+//! library. Errors become one line on stderr and a documented exit code.
+
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use clap::{Args, Parser, Subcommand};
+
+use crate::article::format_time;
+use crate::config::{self, Config};
+use crate::fetch::{self, Fetcher, Limits};
+use crate::ingest::{self, Concurrency, Fetched, Job, Report, Writer};
+use crate::parse;
+use crate::store::{self, ArticleQuery, FeedRow, Store};
+
+/// Exit code: every feed succeeded / the document is a feed.
+const EXIT_OK: u8 = 0;
+/// Exit code: a fatal error (unreadable config, database, not a feed).
+const EXIT_FATAL: u8 = 1;
+/// Exit code of `fetch`: some feeds failed, the others were stored.
+const EXIT_SOME_FAILED: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "trawl",
+    version,
+    about = "Polls news feeds (RSS, Atom, JSON Feed), normalizes every entry into one clean article, and stores each story once in SQLite."
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug)]
+struct Global {
+    /// Config file [default: $TRAWL_CONFIG, else ./config/trawl.toml, else /etc/trawl/trawl.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// SQLite database [default: `[daemon] database` of the config, else ./data/trawl.db]
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Less log output on stderr (-q errors only, -qq nothing)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "verbose")]
+    quiet: u8,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Normalize one feed document and print its articles as JSON Lines; stores nothing
+    #[command(
+        after_help = "Exit status: 0 for a feed (also an empty one), 1 for anything that is not a feed."
+    )]
+    Parse(ParseArgs),
+    /// Fetch feeds once, store their articles, and print one line per feed
+    #[command(after_help = FETCH_HELP)]
+    Fetch(FetchArgs),
+    /// Show the configured feeds and their state
+    Feeds(FeedsArgs),
+    /// Show the latest stored articles, newest first
+    Articles(ArticlesArgs),
+}
+
+const FETCH_HELP: &str = "\
+Each feed gets one line on stdout: how many articles were new, updated in place,
+duplicates of articles stored from another source, or unchanged; \"not modified\"
+for a 304 answer; or the error. A total line follows.
+
+Exit status:
+  0  every feed was fetched and stored
+  2  some feeds failed (each failure is recorded on its feed; see `trawl feeds`)
+  1  fatal error: unreadable config or database, unknown feed name";
+
+#[derive(Args, Debug)]
+struct ParseArgs {
+    /// A file, `-` for standard input, or an http(s) URL to fetch
+    source: String,
+    /// The address the bytes came from (base for relative links)
+    #[arg(long, value_name = "BASE")]
+    url: Option<String>,
+    /// The HTTP Content-Type they were served with (its charset wins)
+    #[arg(long, value_name = "CT")]
+    content_type: Option<String>,
+    /// IANA time zone for dates that carry none
+    #[arg(long, value_name = "TZ", default_value = "UTC")]
+    timezone: String,
+}
+
+#[derive(Args, Debug)]
+struct FetchArgs {
+    /// Feeds to fetch, by name or URL [default: every enabled feed]
+    feeds: Vec<String>,
+    /// Also fetch this feed, which need not be in the config (repeatable)
+    #[arg(long = "url", value_name = "URL")]
+    urls: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct FeedsArgs {
+    /// One JSON object per feed and line
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct ArticlesArgs {
+    /// Only articles seen in this feed (by name)
+    #[arg(long, value_name = "NAME")]
+    feed: Option<String>,
+    /// Only articles published since: an RFC 3339 time, a date (2024-04-17), or an age (36h, 7d)
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// How many at most (0: all)
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// One JSON object per article and line
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parses the arguments, runs the command, maps the result to an exit code.
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    init_logging(&cli.global);
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("trawl: {e:#}");
+            ExitCode::from(EXIT_FATAL)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Parse(args) => cmd_parse(args),
+        Command::Fetch(args) => cmd_fetch(&cli.global, args),
+        Command::Feeds(args) => cmd_feeds(&cli.global, args),
+        Command::Articles(args) => cmd_articles(&cli.global, args),
+    }
+}
+
+fn init_logging(g: &Global) {
+    let level = match (g.verbose, g.quiet) {
+        (0, 0) => "warn",
+        (1, _) => "info",
+        (2, _) => "debug",
+        (v, _) if v > 2 => "trace",
+        (_, 1) => "error",
+        _ => "off",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+// ---- parse ----
+
+fn cmd_parse(args: ParseArgs) -> Result<u8> {
+    let tz: Tz = args
+        .timezone
+        .parse()
+        .map_err(|_| anyhow!("unknown time zone {:?}", args.timezone))?;
+    let source = args.source.as_str();
+    let (bytes, served_url, served_type) = if source.starts_with("http://")
+        || source.starts_with("https://")
+    {
+        let fetcher = Fetcher::new(Limits::default())?;
+        let response = runtime()?
+            .block_on(fetcher.fetch(&fetch::Request {
+                url: source,
+                ..Default::default()
+            }))
+            .with_context(|| source.to_string())?;
+        match response {
+            fetch::Response::Document(d) => (d.body, Some(d.final_url), d.content_type),
+            fetch::Response::NotModified { .. } => {
+                bail!("{source}: the server answered 304 Not Modified to an unconditional request")
+            }
+        }
+    } else if source == "-" {
+        let mut buf = Vec::new();
+        io::stdin()
+            .read_to_end(&mut buf)
+            .context("cannot read standard input")?;
+        (buf, None, None)
+    } else {
+        let buf = std::fs::read(source).with_context(|| format!("cannot read {source}"))?;
+        (buf, None, None)
+    };
+    let input = parse::Input {
+        bytes: &bytes,
+        url: args.url.as_deref().or(served_url.as_deref()),
+        content_type: args.content_type.as_deref().or(served_type.as_deref()),
+        timezone: tz,
+        now: Utc::now(),
+    };
+    let parsed = parse::parse(&input).with_context(|| source.to_string())?;
+    for w in &parsed.warnings {
+        tracing::warn!("{source}: {w}");
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
+    for article in &parsed.articles {
+        serde_json::to_writer(&mut out, article)?;
+        if let Err(e) = out.write_all(b"\n") {
+            return quiet_broken_pipe(e);
+        }
+    }
+    if let Err(e) = out.flush() {
+        return quiet_broken_pipe(e);
+    }
+    Ok(EXIT_OK)
+}
+
+/// `trawl parse f | head` closing the pipe early is not an error.
+fn quiet_broken_pipe(e: io::Error) -> Result<u8> {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Ok(EXIT_OK)
+    } else {
+        Err(e).context("cannot write to standard output")
+    }
+}
+
+// ---- config and database ----
+
+/// Loads the config from `--config`, `$TRAWL_CONFIG` or the default places.
+/// `None` when none is given and none exists.
+fn load_config(g: &Global) -> Result<Option<Config>> {
+    match config::locate(g.config.as_deref()) {
+        Some(path) => Ok(Some(Config::load(&path)?)),
+        None => Ok(None),
+    }
+}
+
+fn require_config(g: &Global) -> Result<Config> {
+    load_config(g)?.ok_or_else(|| {
+        anyhow!(
+            "no config file: pass --config PATH, set TRAWL_CONFIG, or create ./config/trawl.toml or /etc/trawl/trawl.toml"
+        )
+    })
+}
+
+fn database_path(g: &Global, config: &Config) -> PathBuf {
+    g.db.clone()
+        .or_else(|| config.daemon.database.clone())
+        .unwrap_or_else(|| PathBuf::from(store::DEFAULT_DATABASE))
+}
+
+fn open_store(path: &Path) -> Result<Store> {
+    Ok(Store::open(path)?)
+}
+
+// ---- fetch ----
+
+fn cmd_fetch(g: &Global, args: FetchArgs) -> Result<u8> {
+    let config = if args.urls.is_empty() {
+        require_config(g)?
+    } else {
+        load_config(g)?.unwrap_or_else(Config::empty)
+    };
+    let mut store = open_store(&database_path(g, &config))?;
+    let rows = store.sync_feeds(&config.feeds)?;
+
+    // (row, config entry) for every feed to fetch.
+    let mut selected: Vec<(FeedRow, Option<&config::FeedConfig>)> = Vec::new();
+    if args.feeds.is_empty() && args.urls.is_empty() {
+        for (row, fc) in rows.iter().zip(&config.feeds) {
+            if fc.enabled {
+                selected.push((row.clone(), Some(fc)));
+            }
+        }
+    }
+    // A configured feed by name or URL (as configured, or where it moved to).
+    let find = |wanted: &str| {
+        let by_config = config
+            .feed(wanted)
+            .and_then(|fc| config.feeds.iter().position(|f| std::ptr::eq(f, fc)));
+        by_config
+            .or_else(|| rows.iter().position(|r| r.url == wanted))
+            .map(|i| (&rows[i], &config.feeds[i]))
+    };
+    let mut unknown = Vec::new();
+    for wanted in &args.feeds {
+        match find(wanted) {
+            Some((row, fc)) => {
+                if !selected.iter().any(|(r, _)| r.id == row.id) {
+                    selected.push((row.clone(), Some(fc)));
+                }
+            }
+            None => unknown.push(wanted.as_str()),
+        }
+    }
+    if !unknown.is_empty() {
+        bail!(
+            "no configured feed named {} (use --url for a feed that is not in the config)",
+            unknown
+                .iter()
+                .map(|n| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for url in &args.urls {
+        let (row, fc) = match find(url) {
+            Some((row, fc)) => (row.clone(), Some(fc)),
+            None => (store.ensure_feed(url, url)?, None),
+        };
+        if !selected.iter().any(|(r, _)| r.id == row.id) {
+            selected.push((row, fc));
+        }
+    }
+
+    let jobs: Vec<Job> = selected
+        .into_iter()
+        .map(|(feed, fc)| Job {
+            timezone: fc.map_or(config.timezone, |fc| config.timezone_of(fc)),
+            interval: fc.map_or(config.daemon.default_interval, |fc| config.interval_of(fc)),
+            feed,
+        })
+        .collect();
+    if jobs.is_empty() {
+        println!("total: 0 feeds (none enabled in the config)");
+        return Ok(EXIT_OK);
+    }
+
+    let fetcher = Fetcher::new(Limits::from_config(&config.daemon))?;
+    let limits = Concurrency {
+        global: config.daemon.concurrency,
+        per_host: config.daemon.per_host_concurrency,
+    };
+    let (writer, writer_thread) = Writer::spawn(store);
+    let reports = runtime()?.block_on(async {
+        let mut stdout = io::stdout();
+        ingest::ingest(jobs, &fetcher, &writer, limits, |r| {
+            let _ = writeln!(stdout, "{}", report_line(r));
+        })
+        .await
+    });
+    drop(writer);
+    writer_thread.finish();
+
+    let total = Totals::of(&reports);
+    println!("{}", total.line());
+    Ok(if total.failed == 0 {
+        EXIT_OK
+    } else {
+        EXIT_SOME_FAILED
+    })
+}
+
+fn report_line(r: &Report) -> String {
+    let secs = r.elapsed.as_secs_f64();
+    match &r.result {
+        Ok(Fetched::NotModified) => format!("{}: not modified (304, {secs:.2} s)", r.name),
+        Ok(Fetched::Stored {
+            counts,
+            entries,
+            warnings,
+            moved_to,
+        }) => {
+            let mut line = format!(
+                "{}: {} new, {} updated, {} duplicate, {} unchanged ({entries} entries, {secs:.2} s)",
+                r.name, counts.new, counts.updated, counts.duplicate, counts.unchanged
+            );
+            if let Some(url) = moved_to {
+                line.push_str(&format!("; moved permanently to {url}"));
+            }
+            if !warnings.is_empty() {
+                line.push_str(&format!("; {}", warnings.join("; ")));
+            }
+            line
+        }
+        Err(e) => format!("{}: error: {e}", r.name),
+    }
+}
+
+#[derive(Debug, Default)]
+struct Totals {
+    feeds: usize,
+    failed: usize,
+    not_modified: usize,
+    new: usize,
+    updated: usize,
+    duplicate: usize,
+}
+
+impl Totals {
+    fn of(reports: &[Report]) -> Totals {
+        let mut t = Totals {
+            feeds: reports.len(),
+            ..Totals::default()
+        };
+        for r in reports {
+            match &r.result {
+                Err(_) => t.failed += 1,
+                Ok(Fetched::NotModified) => t.not_modified += 1,
+                Ok(Fetched::Stored { counts, .. }) => {
+                    t.new += counts.new;
+                    t.updated += counts.updated;
+                    t.duplicate += counts.duplicate;
+                }
+            }
+        }
+        t
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "total: {} feeds, {} ok, {} not modified, {} failed; {} new, {} updated, {} duplicate",
+            self.feeds,
+            self.feeds - self.failed - self.not_modified,
+            self.not_modified,
+            self.failed,
+            self.new,
+            self.updated,
+            self.duplicate
+        )
+    }
+}
+
+// ---- feeds ----
+
+#[derive(serde::Serialize)]
+struct FeedState<'a> {
+    name: &'a str,
+    url: &'a str,
+    configured_url: &'a str,
+    in_config: bool,
+    enabled: bool,
+    title: Option<&'a str>,
+    status: String,
+    last_status: Option<u16>,
+    last_fetch_at: Option<String>,
+    next_fetch_at: Option<String>,
+    articles: u64,
+    consecutive_failures: u32,
+    last_error: Option<&'a str>,
+}
+
+fn cmd_feeds(g: &Global, args: FeedsArgs) -> Result<u8> {
+    let config = load_config(g)?.unwrap_or_else(Config::empty);
+    let mut store = open_store(&database_path(g, &config))?;
+    let configured = store.sync_feeds(&config.feeds)?;
+    let all = store.feeds()?;
+    // Configured feeds in config order, then any others the database knows
+    // (ad-hoc `--url` feeds, feeds removed from the config).
+    let mut states: Vec<FeedState> = Vec::new();
+    for (row, fc) in configured.iter().zip(&config.feeds) {
+        let row = all.iter().find(|r| r.id == row.id).unwrap_or(row);
+        states.push(feed_state(row, true, fc.enabled));
+    }
+    for row in &all {
+        if !configured.iter().any(|c| c.id == row.id) {
+            states.push(feed_state(row, false, false));
+        }
+    }
+
+    let mut out = BufWriter::new(io::stdout().lock());
+    if args.json {
+        for s in &states {
+            serde_json::to_writer(&mut out, s)?;
+            writeln!(out)?;
+        }
+    } else {
+        let mut table = vec![
+            [
+                "NAME",
+                "STATUS",
+                "ARTICLES",
+                "FAILS",
+                "LAST FETCH",
+                "NEXT DUE",
+                "LAST ERROR",
+            ]
+            .map(String::from),
+        ];
+        for s in &states {
+            table.push([
+                s.name.to_string(),
+                s.status.clone(),
+                s.articles.to_string(),
+                s.consecutive_failures.to_string(),
+                s.last_fetch_at.clone().unwrap_or_else(|| "-".into()),
+                s.next_fetch_at.clone().unwrap_or_else(|| "-".into()),
+                s.last_error.unwrap_or("").to_string(),
+            ]);
+        }
+        write_table(&mut out, &table)?;
+    }
+    out.flush()?;
+    Ok(EXIT_OK)
+}
+
+fn feed_state(row: &FeedRow, in_config: bool, enabled: bool) -> FeedState<'_> {
+    let status = if !in_config {
+        "not in config".to_string()
+    } else if !enabled {
+        "disabled".to_string()
+    } else if row.last_fetch_at.is_none() {
+        "never fetched".to_string()
+    } else if row.consecutive_failures > 0 {
+        match row.last_status {
+            Some(s) => format!("failing ({s})"),
+            None => "failing".to_string(),
+        }
+    } else {
+        match row.last_status {
+            Some(304) => "ok (304)".to_string(),
+            Some(s) => format!("ok ({s})"),
+            None => "ok".to_string(),
+        }
+    };
+    FeedState {
+        name: &row.name,
+        url: &row.url,
+        configured_url: &row.config_url,
+        in_config,
+        enabled,
+        title: row.title.as_deref(),
+        status,
+        last_status: row.last_status,
+        last_fetch_at: row.last_fetch_at.as_ref().map(format_time),
+        next_fetch_at: row.next_fetch_at.as_ref().map(format_time),
+        articles: row.article_count,
+        consecutive_failures: row.consecutive_failures,
+        last_error: row.last_error.as_deref(),
+    }
+}
+
+/// Writes rows as columns aligned on their widest cell (counted in chars);
+/// the last column is left ragged.
+fn write_table<const N: usize>(out: &mut impl Write, rows: &[[String; N]]) -> io::Result<()> {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.extend(std::iter::repeat_n(
+                    ' ',
+                    widths[i] - cell.chars().count() + 2,
+                ));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+// ---- articles ----
+
+fn cmd_articles(g: &Global, args: ArticlesArgs) -> Result<u8> {
+    let config = load_config(g)?.unwrap_or_else(Config::empty);
+    let store = open_store(&database_path(g, &config))?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_since(s, Utc::now()))
+        .transpose()?;
+    let articles = store.articles(&ArticleQuery {
+        feed: args.feed,
+        since,
+        limit: args.limit,
+    })?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    let result = (|| -> io::Result<()> {
+        for a in &articles {
+            if args.json {
+                serde_json::to_writer(&mut out, a)?;
+                writeln!(out)?;
+            } else {
+                let when = a.article.published.unwrap_or(a.first_seen_at);
+                let feeds: Vec<&str> = a.sources.iter().map(|s| s.feed.as_str()).collect();
+                writeln!(
+                    out,
+                    "{}  {}  {}",
+                    when.format("%Y-%m-%d %H:%MZ"),
+                    feeds.join(", "),
+                    a.article.title
+                )?;
+                if let Some(url) = &a.article.url {
+                    writeln!(out, "                   {url}")?;
+                }
+            }
+        }
+        out.flush()
+    })();
+    match result {
+        Ok(()) => Ok(EXIT_OK),
+        Err(e) => quiet_broken_pipe(e),
+    }
+}
+
+/// `--since`: an RFC 3339 time, a date (midnight UTC), or an age such as
+/// `36h` or `7d` counted back from `now`.
+fn parse_since(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    let s = s.trim();
+    if let Some(t) = crate::article::parse_time(s) {
+        return Ok(t);
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    }
+    let age = config::parse_duration(s).ok_or_else(|| {
+        anyhow!("--since {s:?}: expected an RFC 3339 time, a date like 2024-04-17, or an age like 36h or 7d")
+    })?;
+    let age =
+        chrono::Duration::from_std(age).map_err(|_| anyhow!("--since {s:?}: too far back"))?;
+    Ok(now - age)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_accepts_times_dates_and_ages() {
+        let now = crate::article::parse_time("2024-04-17T12:00:00Z").unwrap();
+        let check = |input: &str, want: Option<&str>| {
+            let got = parse_since(input, now).ok().map(|t| format_time(&t));
+            assert_eq!(got.as_deref(), want, "--since {input:?}");
+        };
+        check("2024-04-17T10:03:49+08:00", Some("2024-04-17T02:03:49Z"));
+        check("2024-04-01", Some("2024-04-01T00:00:00Z"));
+        check("36h", Some("2024-04-16T00:00:00Z"));
+        check("7d", Some("2024-04-10T12:00:00Z"));
+        check("yesterday", None);
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }
