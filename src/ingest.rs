@@ -112,10 +112,14 @@ pub async fn ingest_one(job: Job, fetcher: &Fetcher, writer: &Writer) -> Report 
         last_modified: feed.last_modified.as_deref(),
     };
     let (outcome, warnings, entries) = match fetcher.fetch(&request).await {
-        Ok(Response::NotModified { moved_to }) => {
-            let _ = moved_to;
-            (Outcome::NotModified { status: 304 }, vec![], 0)
-        }
+        Ok(Response::NotModified { moved_to }) => (
+            Outcome::NotModified {
+                status: 304,
+                moved_to,
+            },
+            vec![],
+            0,
+        ),
         Ok(Response::Document(doc)) => {
             let tz = job.timezone;
             let status = doc.status;
@@ -155,8 +159,10 @@ pub async fn ingest_one(job: Job, fetcher: &Fetcher, writer: &Writer) -> Report 
         Err(e) => (failed(e.status(), e.to_string()), vec![], 0),
     };
     let moved_to = match &outcome {
-        Outcome::Fetched { moved_to, .. } => moved_to.clone(),
-        _ => None,
+        Outcome::Fetched { moved_to, .. } | Outcome::NotModified { moved_to, .. } => {
+            moved_to.clone()
+        }
+        Outcome::Failed { .. } => None,
     };
     let error = match &outcome {
         Outcome::Failed { error, .. } => Some(error.clone()),

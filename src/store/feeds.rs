@@ -1,0 +1,270 @@
+//! The `feeds` table: which feeds exist, where they are fetched from, and
+//! what their last fetch did (validators, status, failures, next due time).
+
+use std::collections::HashSet;
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{FeedRow, StoreError};
+use crate::article::FeedInfo;
+use crate::config::FeedConfig;
+
+/// `SELECT` of every [`FeedRow`] column, in [`from_row`]'s order.
+macro_rules! select_feed {
+    () => {
+        "SELECT id, name, url, coalesce(config_url, url), title, site_url, etag, \
+         last_modified, last_fetch_at, next_fetch_at, last_status, \
+         consecutive_failures, last_error, \
+         (SELECT count(DISTINCT article_id) FROM article_sources WHERE feed_id = feeds.id) \
+         FROM feeds"
+    };
+}
+
+fn from_row(row: &Row) -> rusqlite::Result<FeedRow> {
+    Ok(FeedRow {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        url: row.get(2)?,
+        config_url: row.get(3)?,
+        title: row.get(4)?,
+        site_url: row.get(5)?,
+        etag: row.get(6)?,
+        last_modified: row.get(7)?,
+        last_fetch_at: super::articles::time_column(row, 8)?,
+        next_fetch_at: super::articles::time_column(row, 9)?,
+        last_status: row.get(10)?,
+        consecutive_failures: row.get(11)?,
+        last_error: row.get(12)?,
+        article_count: row.get::<_, i64>(13)?.try_into().unwrap_or(0),
+    })
+}
+
+pub(super) fn all(conn: &Connection) -> Result<Vec<FeedRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(concat!(select_feed!(), " ORDER BY name"))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn by_name(conn: &Connection, name: &str) -> Result<Option<FeedRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(concat!(select_feed!(), " WHERE name = ?1"))?;
+    Ok(stmt.query_row([name], from_row).optional()?)
+}
+
+fn by_id(conn: &Connection, id: i64) -> Result<FeedRow, StoreError> {
+    let mut stmt = conn.prepare_cached(concat!(select_feed!(), " WHERE id = ?1"))?;
+    Ok(stmt.query_row([id], from_row)?)
+}
+
+/// The feed fetched from `url`, other than `except`: (id, name).
+fn holder_of(
+    conn: &Connection,
+    url: &str,
+    except: i64,
+) -> Result<Option<(i64, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT id, name FROM feeds WHERE url = ?1 AND id <> ?2")?;
+    Ok(stmt
+        .query_row(params![url, except], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+fn insert(conn: &Connection, name: &str, url: &str, now: &str) -> Result<i64, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO feeds (name, url, config_url, created_at) VALUES (?1, ?2, ?2, ?3)",
+    )?;
+    Ok(stmt.insert(params![name, url, now])?)
+}
+
+/// See [`super::Store::sync_feeds`]. Runs inside a transaction: on error the
+/// caller drops it and nothing changes.
+pub(super) fn sync(
+    conn: &Connection,
+    configured: &[FeedConfig],
+    now: &str,
+) -> Result<Vec<FeedRow>, StoreError> {
+    let names: HashSet<&str> = configured.iter().map(|f| f.name.as_str()).collect();
+
+    // Rows whose configured URL changed first give up their URL (to a
+    // placeholder no feed URL can equal), so that two feeds may swap URLs
+    // without tripping UNIQUE(url) halfway through.
+    let mut moving = Vec::new();
+    {
+        let mut find = conn.prepare_cached(
+            "SELECT id, coalesce(config_url, url) <> ?2 FROM feeds WHERE name = ?1",
+        )?;
+        let mut park =
+            conn.prepare_cached("UPDATE feeds SET url = 'trawl:moving:' || id WHERE id = ?1")?;
+        for feed in configured {
+            let found: Option<(i64, bool)> = find
+                .query_row(params![feed.name, feed.url], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            if let Some((id, true)) = found {
+                park.execute([id])?;
+                moving.push(id);
+            }
+        }
+    }
+
+    let mut ids = Vec::with_capacity(configured.len());
+    let mut find = conn.prepare_cached("SELECT id FROM feeds WHERE name = ?1")?;
+    for feed in configured {
+        let id: Option<i64> = find.query_row([&feed.name], |r| r.get(0)).optional()?;
+        if let Some(id) = id.filter(|id| !moving.contains(id)) {
+            ids.push(id);
+            continue;
+        }
+        // A new feed, or one whose URL changed: it claims its URL.
+        let id = match (id, holder_of(conn, &feed.url, id.unwrap_or(0))?) {
+            (Some(id), None) => {
+                conn.prepare_cached(
+                    "UPDATE feeds SET url = ?2, config_url = ?2, etag = NULL, \
+                     last_modified = NULL WHERE id = ?1",
+                )?
+                .execute(params![id, feed.url])?;
+                id
+            }
+            (None, None) => insert(conn, &feed.name, &feed.url, now)?,
+            // A feed no longer configured has this URL: the feed was renamed.
+            (None, Some((other_id, other))) if !names.contains(other.as_str()) => {
+                conn.prepare_cached("UPDATE feeds SET name = ?2, config_url = ?3 WHERE id = ?1")?
+                    .execute(params![other_id, feed.name, feed.url])?;
+                other_id
+            }
+            (_, Some((_, other))) => {
+                return Err(StoreError::UrlTaken {
+                    name: feed.name.clone(),
+                    url: feed.url.clone(),
+                    other,
+                });
+            }
+        };
+        ids.push(id);
+    }
+    ids.into_iter().map(|id| by_id(conn, id)).collect()
+}
+
+/// See [`super::Store::ensure_feed`].
+pub(super) fn ensure(
+    conn: &Connection,
+    name: &str,
+    url: &str,
+    now: &str,
+) -> Result<FeedRow, StoreError> {
+    if let Some(row) = by_name(conn, name)? {
+        return Ok(row);
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM feeds WHERE url = ?1 OR config_url = ?1 ORDER BY url = ?1 DESC LIMIT 1",
+    )?;
+    let id = match stmt.query_row([url], |r| r.get(0)).optional()? {
+        Some(id) => id,
+        None => insert(conn, name, url, now)?,
+    };
+    by_id(conn, id)
+}
+
+/// When a fetch happened and when the feed is due again.
+pub(super) struct FetchTimes<'a> {
+    pub fetched_at: &'a str,
+    pub next_fetch_at: &'a str,
+}
+
+/// A successful fetch, as far as the feed row is concerned.
+pub(super) struct Fetched<'a> {
+    pub status: u16,
+    pub moved_to: Option<&'a str>,
+    pub etag: Option<&'a str>,
+    pub last_modified: Option<&'a str>,
+    pub feed: &'a FeedInfo,
+}
+
+/// Fails with [`StoreError::UnknownFeed`] unless exactly the feed row changed.
+fn one_row(changed: usize, id: i64) -> Result<(), StoreError> {
+    match changed {
+        1 => Ok(()),
+        _ => Err(StoreError::UnknownFeed(id)),
+    }
+}
+
+/// 304: the validators stay; the feed is healthy.
+pub(super) fn record_not_modified(
+    conn: &Connection,
+    id: i64,
+    t: &FetchTimes,
+    status: u16,
+) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE feeds SET last_fetch_at = ?2, next_fetch_at = ?3, last_status = ?4, \
+             consecutive_failures = 0, last_error = NULL WHERE id = ?1",
+        )?
+        .execute(params![id, t.fetched_at, t.next_fetch_at, status])?;
+    one_row(changed, id)
+}
+
+/// A failed fetch: counted and recorded; the validators stay.
+pub(super) fn record_failure(
+    conn: &Connection,
+    id: i64,
+    t: &FetchTimes,
+    status: Option<u16>,
+    error: &str,
+) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE feeds SET last_fetch_at = ?2, next_fetch_at = ?3, last_status = ?4, \
+             consecutive_failures = consecutive_failures + 1, last_error = ?5 WHERE id = ?1",
+        )?
+        .execute(params![id, t.fetched_at, t.next_fetch_at, status, error])?;
+    one_row(changed, id)
+}
+
+/// A fetched document: new validators (absent ones clear the old), the
+/// feed's own title and site when it gives them, and its new URL after a
+/// permanent redirect, unless another feed already has that URL.
+pub(super) fn record_fetched(
+    conn: &Connection,
+    id: i64,
+    t: &FetchTimes,
+    f: &Fetched,
+) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE feeds SET title = coalesce(?2, title), site_url = coalesce(?3, site_url), \
+             etag = ?4, last_modified = ?5, last_fetch_at = ?6, next_fetch_at = ?7, \
+             last_status = ?8, consecutive_failures = 0, last_error = NULL WHERE id = ?1",
+        )?
+        .execute(params![
+            id,
+            f.feed.title,
+            f.feed.site_url,
+            f.etag,
+            f.last_modified,
+            t.fetched_at,
+            t.next_fetch_at,
+            f.status,
+        ])?;
+    one_row(changed, id)?;
+    if let Some(url) = f.moved_to {
+        move_url(conn, id, url)?;
+    }
+    Ok(())
+}
+
+/// Points the feed at its new URL after a chain of permanent redirects,
+/// unless another feed already has that URL.
+pub(super) fn move_url(conn: &Connection, id: i64, url: &str) -> Result<(), StoreError> {
+    let moved = conn
+        .prepare_cached(
+            "UPDATE feeds SET url = ?2 WHERE id = ?1 \
+             AND NOT EXISTS (SELECT 1 FROM feeds WHERE url = ?2 AND id <> ?1)",
+        )?
+        .execute(params![id, url])?;
+    if moved == 0 {
+        tracing::warn!(
+            feed_id = id,
+            url,
+            "permanent redirect to a url another feed has; keeping the old url"
+        );
+    }
+    Ok(())
+}

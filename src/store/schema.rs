@@ -1,0 +1,141 @@
+//! The schema and its migrations, keyed on `PRAGMA user_version`.
+//!
+//! `MIGRATIONS[i]` takes a database from version `i` to `i + 1`. Migrations
+//! are only ever appended: a released one is never edited. They run at open,
+//! all in one transaction with the version bump, so a database is always at
+//! some version exactly.
+//!
+//! The table and column names are a public contract (outside tools read the
+//! database); new columns are free, renames are not.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::StoreError;
+
+/// Every migration, in order; the schema version is their count.
+const MIGRATIONS: &[&str] = &[
+    // 1: feeds, articles and where they were seen, full-text index.
+    r#"
+CREATE TABLE feeds (
+    id INTEGER PRIMARY KEY,
+    -- Where the feed is fetched from now: a permanent redirect changes it.
+    url TEXT UNIQUE NOT NULL,
+    name TEXT UNIQUE NOT NULL,
+    -- The URL as configured: a change in the config resets `url` to it.
+    config_url TEXT,
+    title TEXT,
+    site_url TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    last_fetch_at TEXT,
+    next_fetch_at TEXT,
+    last_status INTEGER,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX feeds_next_fetch_at ON feeds(next_fetch_at);
+
+CREATE TABLE articles (
+    id INTEGER PRIMARY KEY,
+    url TEXT,
+    guid TEXT NOT NULL,
+    title TEXT NOT NULL,
+    authors TEXT NOT NULL DEFAULT '[]',      -- JSON array of strings
+    published_at TEXT,
+    updated_at TEXT,
+    summary TEXT,
+    content_html TEXT,
+    content_text TEXT,
+    language TEXT,
+    categories TEXT NOT NULL DEFAULT '[]',   -- JSON array of strings
+    enclosures TEXT NOT NULL DEFAULT '[]',   -- JSON array of {url, type, length}
+    content_hash TEXT NOT NULL,
+    simhash INTEGER,
+    -- Set by later, near-duplicate detection; SET NULL so pruning the
+    -- original never fails on its duplicates.
+    duplicate_of INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+    first_seen_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    -- The feed as the article's first source described itself.
+    feed_title TEXT,
+    feed_url TEXT,
+    feed_site_url TEXT
+);
+CREATE UNIQUE INDEX articles_url ON articles(url) WHERE url IS NOT NULL;
+CREATE INDEX articles_content_hash ON articles(content_hash);
+CREATE INDEX articles_newest ON articles(coalesce(published_at, first_seen_at), id);
+CREATE INDEX articles_duplicate_of ON articles(duplicate_of) WHERE duplicate_of IS NOT NULL;
+
+-- One row per (feed, guid) that was ever seen; several may name one article.
+CREATE TABLE article_sources (
+    article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    guid TEXT NOT NULL,
+    url TEXT,
+    seen_at TEXT NOT NULL,
+    -- The content hash this feed last gave for the entry: a change is an
+    -- update only when this source's own content changed, so two sources
+    -- with different text never flip the article back and forth.
+    content_hash TEXT NOT NULL,
+    PRIMARY KEY (feed_id, guid)
+) WITHOUT ROWID;
+CREATE INDEX article_sources_article_id ON article_sources(article_id);
+
+CREATE VIRTUAL TABLE articles_fts USING fts5(
+    title, content_text, content='articles', content_rowid='id'
+);
+CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+    INSERT INTO articles_fts(rowid, title, content_text)
+    VALUES (new.id, new.title, new.content_text);
+END;
+CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, content_text)
+    VALUES ('delete', old.id, old.title, old.content_text);
+END;
+-- Only when indexed text changes: bumping last_seen_at must stay cheap.
+CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, content_text ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, content_text)
+    VALUES ('delete', old.id, old.title, old.content_text);
+    INSERT INTO articles_fts(rowid, title, content_text)
+    VALUES (new.id, new.title, new.content_text);
+END;
+"#,
+];
+
+/// The schema version this code writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database at `path` (used in messages) to [`VERSION`].
+///
+/// Refuses a database from a newer trawl, and a database that has tables but
+/// no version (not one of ours), rather than guess.
+pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_string(),
+            found,
+            known: VERSION,
+        });
+    }
+    if found == 0 {
+        let tables: i64 = tx.query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+            [],
+            |r| r.get(0),
+        )?;
+        if tables > 0 {
+            return Err(StoreError::NotOurs {
+                path: path.to_string(),
+            });
+        }
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
