@@ -37,8 +37,18 @@ pub struct DaemonConfig {
     /// Largest decompressed body accepted (default 20 MiB).
     pub max_feed_bytes: u64,
     pub user_agent: String,
-    /// How often a feed that sets no `interval` is fetched (default 30 min).
+    /// How often a feed that sets no `interval` is fetched before its
+    /// publishing rate is known (default 30 min).
     pub default_interval: Duration,
+    /// Bounds of the adaptive interval, and of backoff (defaults 5 min, 24 h).
+    pub min_interval: Duration,
+    pub max_interval: Duration,
+    /// Least time between two request starts on one site (default 500 ms; 0 turns it off).
+    pub per_host_gap: Duration,
+    /// On SIGTERM, how long fetches in flight may take to finish (default 10 s).
+    pub shutdown_timeout: Duration,
+    /// Address of the admin listener (`/healthz`, `/metrics`, fetch triggers); off when `None`.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// One `[[feed]]`.
@@ -90,6 +100,11 @@ impl Default for DaemonConfig {
             max_feed_bytes: 20 * 1024 * 1024,
             user_agent: DEFAULT_USER_AGENT.to_string(),
             default_interval: Duration::from_secs(30 * 60),
+            min_interval: Duration::from_secs(5 * 60),
+            max_interval: Duration::from_secs(24 * 3600),
+            per_host_gap: Duration::from_millis(500),
+            shutdown_timeout: Duration::from_secs(10),
+            listen: None,
         }
     }
 }
@@ -303,6 +318,11 @@ impl Section {
                 "max_feed_bytes",
                 "user_agent",
                 "default_interval",
+                "min_interval",
+                "max_interval",
+                "per_host_gap",
+                "shutdown_timeout",
+                "listen",
             ],
             Section::Feed => &["name", "url", "interval", "timezone", "tags", "enabled"],
         }
@@ -416,8 +436,49 @@ fn read_daemon(table: &DeTable, daemon: &mut DaemonConfig, problems: &mut Proble
                 &mut daemon.default_interval,
                 read_duration(value, key_here, problems),
             ),
+            "min_interval" => set(
+                &mut daemon.min_interval,
+                read_duration(value, key_here, problems),
+            ),
+            "max_interval" => set(
+                &mut daemon.max_interval,
+                read_duration(value, key_here, problems),
+            ),
+            "per_host_gap" => set(
+                &mut daemon.per_host_gap,
+                read_duration_or_zero(value, key_here, problems),
+            ),
+            "shutdown_timeout" => set(
+                &mut daemon.shutdown_timeout,
+                read_duration(value, key_here, problems),
+            ),
+            "listen" => {
+                if let Some(text) = read_text(value, key_here, problems) {
+                    match text.parse::<std::net::SocketAddr>() {
+                        Ok(addr) => daemon.listen = Some(addr),
+                        Err(_) => problems.add(
+                            value.span(),
+                            format!(
+                                "invalid address {text:?} for {key_here} (expected IP:PORT, \
+                                 as in \"127.0.0.1:8035\")"
+                            ),
+                        ),
+                    }
+                }
+            }
             _ => unknown_key(key, Section::Daemon, problems),
         }
+    }
+    if daemon.min_interval > daemon.max_interval {
+        let span = table
+            .get("max_interval")
+            .or_else(|| table.get("min_interval"))
+            .map(|v| v.span())
+            .unwrap_or(0..0);
+        problems.add(
+            span,
+            "\"min_interval\" in [daemon] is longer than \"max_interval\"".to_string(),
+        );
     }
 }
 
@@ -628,6 +689,16 @@ fn read_count(value: &Value, key: Key, problems: &mut Problems) -> Option<usize>
 
 /// Integer seconds or a duration string; zero is refused.
 fn read_duration(value: &Value, key: Key, problems: &mut Problems) -> Option<Duration> {
+    let duration = read_duration_or_zero(value, key, problems)?;
+    if duration.is_zero() {
+        not_positive(value, key, problems);
+        return None;
+    }
+    Some(duration)
+}
+
+/// Integer seconds or a duration string, zero included.
+fn read_duration_or_zero(value: &Value, key: Key, problems: &mut Problems) -> Option<Duration> {
     const EXPECTED: &str = "seconds or a duration like \"90s\", \"15m\", \"6h\", \"1h30m\"";
     let duration = match value.get_ref() {
         DeValue::Integer(_) => {
@@ -652,10 +723,6 @@ fn read_duration(value: &Value, key: Key, problems: &mut Problems) -> Option<Dur
             return None;
         }
     };
-    if duration.is_zero() {
-        not_positive(value, key, problems);
-        return None;
-    }
     Some(duration)
 }
 
@@ -783,6 +850,36 @@ mod tests {
         let matches = problems.len() == expected.len()
             && problems.iter().zip(expected).all(|(p, e)| p.starts_with(e));
         assert!(matches, "expected {expected:#?}\ngot {problems:#?}");
+    }
+
+    #[test]
+    fn daemon_scheduling_keys() {
+        let config = ok(
+            "[daemon]\nmin_interval = \"1m\"\nmax_interval = \"2h\"\nper_host_gap = 0\n\
+             shutdown_timeout = \"3s\"\nlisten = \"127.0.0.1:8035\"\n",
+        );
+        let d = config.daemon;
+        assert_eq!(d.min_interval, Duration::from_secs(60));
+        assert_eq!(d.max_interval, Duration::from_secs(7200));
+        assert_eq!(
+            d.per_host_gap,
+            Duration::ZERO,
+            "a zero gap turns politeness delays off"
+        );
+        assert_eq!(d.shutdown_timeout, Duration::from_secs(3));
+        assert_eq!(d.listen, Some("127.0.0.1:8035".parse().unwrap()));
+        check(
+            "[daemon]\nlisten = \"localhost\"\n",
+            &["config/trawl.toml:2: invalid address \"localhost\" for \"listen\" in [daemon]"],
+        );
+        check(
+            "[daemon]\nmin_interval = \"2h\"\nmax_interval = \"1h\"\n",
+            &["config/trawl.toml:3: \"min_interval\" in [daemon] is longer than \"max_interval\""],
+        );
+        check(
+            "[daemon]\nshutdown_timeout = 0\n",
+            &["config/trawl.toml:2: \"shutdown_timeout\" in [daemon] must be greater than zero"],
+        );
     }
 
     #[test]
@@ -961,7 +1058,8 @@ url = "file:///tmp/feed.xml"
             &[
                 "config/trawl.toml:2: unknown key \"timezone\" in [daemon] (expected one of \
                database, concurrency, per_host_concurrency, connect_timeout, timeout, \
-               max_feed_bytes, user_agent, default_interval); top-level keys must come \
+               max_feed_bytes, user_agent, default_interval, min_interval, max_interval, per_host_gap, \
+               shutdown_timeout, listen); top-level keys must come \
                before the first [table]",
             ],
         );
