@@ -16,6 +16,7 @@
 
 pub mod article;
 pub mod config;
+pub mod scheduler;
 pub mod fetch;
 pub mod parse;
 pub mod dedupe;
