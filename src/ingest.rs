@@ -111,6 +111,7 @@ pub async fn ingest_one(job: Job, fetcher: &Fetcher, writer: &Writer) -> Report 
         etag: feed.etag.as_deref(),
         last_modified: feed.last_modified.as_deref(),
     };
+    let mut bytes = None;
     let (outcome, warnings, entries) = match fetcher.fetch(&request).await {
         Ok(Response::NotModified { moved_to }) => (
             Outcome::NotModified {
@@ -123,6 +124,7 @@ pub async fn ingest_one(job: Job, fetcher: &Fetcher, writer: &Writer) -> Report 
         Ok(Response::Document(doc)) => {
             let tz = job.timezone;
             let status = doc.status;
+            bytes = Some(doc.body.len() as u64);
             // Parsing is CPU work: keep it off the async threads.
             let parsed = tokio::task::spawn_blocking(move || {
                 let result = parse::parse(&parse::Input {
@@ -175,6 +177,12 @@ pub async fn ingest_one(job: Job, fetcher: &Fetcher, writer: &Writer) -> Report 
         next_fetch_at: fetched_at
             + chrono::Duration::from_std(job.interval).unwrap_or(chrono::Duration::hours(1)),
         outcome,
+        bytes,
+        duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
+        body_hash: None,
+        unconditional: feed.etag.is_none() && feed.last_modified.is_none(),
+        no_validators: None,
+        malformed: false,
     };
     let result = match writer.commit(update).await {
         Err(e) => Err(format!("storing failed: {e}")),
@@ -238,11 +246,22 @@ impl HostLimits {
     }
 }
 
-/// The single database writer: a thread that owns the [`Store`] and commits
-/// every update that has queued up since its last commit in one transaction.
+/// The single database writer: a thread that owns the [`Store`]. It commits
+/// every feed outcome that has queued up since its last commit in one
+/// transaction, and runs the other writes (leases, config sync) in between,
+/// so the process never has two connections writing.
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<(FeedUpdate, oneshot::Sender<Result<Counts, String>>)>,
+    tx: mpsc::Sender<Msg>,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, String>>;
+
+enum Msg {
+    // Boxed: an update carries a whole feed's articles.
+    Commit(Box<FeedUpdate>, Reply<Counts>),
+    /// Any other write, run on the writer thread in its turn.
+    Run(Box<dyn FnOnce(&mut Store) + Send>),
 }
 
 /// The writer thread's handle; [`WriterThread::finish`] gives the store back
@@ -254,22 +273,38 @@ pub struct WriterThread {
 /// How many feeds' outcomes one transaction takes at most.
 const MAX_BATCH: usize = 64;
 
+const WRITER_STOPPED: &str = "the database writer has stopped";
+
 impl Writer {
     pub fn spawn(mut store: Store) -> (Writer, WriterThread) {
-        let (tx, mut rx) =
-            mpsc::channel::<(FeedUpdate, oneshot::Sender<Result<Counts, String>>)>(MAX_BATCH * 2);
+        let (tx, mut rx) = mpsc::channel::<Msg>(MAX_BATCH * 2);
         let thread = std::thread::Builder::new()
             .name("trawl-writer".into())
             .spawn(move || {
-                while let Some(first) = rx.blocking_recv() {
-                    let mut batch = vec![first];
-                    while batch.len() < MAX_BATCH {
+                let mut pending = None;
+                while let Some(first) = pending.take().or_else(|| rx.blocking_recv()) {
+                    let (update, reply) = match first {
+                        Msg::Run(f) => {
+                            f(&mut store);
+                            continue;
+                        }
+                        Msg::Commit(update, reply) => (*update, reply),
+                    };
+                    let (mut updates, mut replies) = (vec![update], vec![reply]);
+                    while updates.len() < MAX_BATCH {
                         match rx.try_recv() {
-                            Ok(next) => batch.push(next),
+                            Ok(Msg::Commit(u, r)) => {
+                                updates.push(*u);
+                                replies.push(r);
+                            }
+                            // Keep order: the batch so far commits first.
+                            Ok(other) => {
+                                pending = Some(other);
+                                break;
+                            }
                             Err(_) => break,
                         }
                     }
-                    let (updates, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
                     match store.commit(&updates) {
                         Ok(counts) => {
                             for (reply, c) in replies.into_iter().zip(counts) {
@@ -295,12 +330,27 @@ impl Writer {
     pub async fn commit(&self, update: FeedUpdate) -> Result<Counts, String> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send((update, reply))
+            .send(Msg::Commit(Box::new(update), reply))
             .await
-            .map_err(|_| "the database writer has stopped".to_string())?;
-        answer
+            .map_err(|_| WRITER_STOPPED.to_string())?;
+        answer.await.map_err(|_| WRITER_STOPPED.to_string())?
+    }
+
+    /// Runs `f` on the writer thread and returns its result.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<Result<T, String>>();
+        let job = Box::new(move |store: &mut Store| {
+            let _ = reply.send(f(store).map_err(|e| e.to_string()));
+        });
+        self.tx
+            .send(Msg::Run(job))
             .await
-            .map_err(|_| "the database writer has stopped".to_string())?
+            .map_err(|_| WRITER_STOPPED.to_string())?;
+        answer.await.map_err(|_| WRITER_STOPPED.to_string())?
     }
 }
 

@@ -222,7 +222,7 @@ pub(super) fn time_column(row: &Row, idx: usize) -> rusqlite::Result<Option<Date
     }
 }
 
-fn required_time_column(row: &Row, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+pub(super) fn required_time_column(row: &Row, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
     time_column(row, idx)?.ok_or(rusqlite::Error::InvalidColumnType(
         idx,
         "time".to_string(),
@@ -330,4 +330,44 @@ pub(super) fn list(conn: &Connection, q: &ArticleQuery) -> Result<Vec<StoredArti
             .collect::<Result<_, _>>()?;
     }
     Ok(found)
+}
+
+/// See [`super::Store::recent_publish_times`]. Walks the feed's sources (a
+/// primary-key range) and sorts them: the cost of one feed's articles.
+pub(super) fn recent_publish_times(
+    conn: &Connection,
+    feed_id: i64,
+    n: usize,
+) -> Result<Vec<DateTime<Utc>>, StoreError> {
+    // A published time later than a day after the article was first seen is
+    // in the future (a wrong zone, a scheduled post); one before 1995 is a
+    // default or a typo. Either would skew the rate, so first-seen stands in.
+    let mut stmt = conn.prepare_cached(
+        "SELECT CASE WHEN a.published_at >= '1995-01-01T00:00:00Z' \
+         AND a.published_at <= strftime('%Y-%m-%dT%H:%M:%SZ', a.first_seen_at, '+1 day') \
+         THEN a.published_at ELSE a.first_seen_at END AS t \
+         FROM article_sources s JOIN articles a ON a.id = s.article_id \
+         WHERE s.feed_id = ?1 ORDER BY t DESC, a.id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(
+        params![feed_id, i64::try_from(n).unwrap_or(i64::MAX)],
+        |r| required_time_column(r, 0),
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// For [`super::Store::summary`]: all articles, and those first seen at or
+/// after `since` (a range of `articles_first_seen_at`).
+pub(super) fn counts(conn: &Connection, since: &str) -> Result<(u64, u64), StoreError> {
+    let n = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<u64, StoreError> {
+        let n: i64 = conn.prepare_cached(sql)?.query_row(p, |r| r.get(0))?;
+        Ok(n.try_into().unwrap_or(0))
+    };
+    Ok((
+        n("SELECT count(*) FROM articles", &[])?,
+        n(
+            "SELECT count(*) FROM articles WHERE first_seen_at >= ?1",
+            &[&since],
+        )?,
+    ))
 }

@@ -6,9 +6,12 @@
 //! - `mod.rs` (here): the public types, opening (pragmas, then migrations)
 //!   and the batch commit that ties feeds and articles together.
 //! - `schema.rs`: the numbered migrations, keyed on `PRAGMA user_version`.
-//! - `feeds.rs`: the `feeds` table: syncing with the config, fetch outcomes.
+//! - `feeds.rs`: the `feeds` table: syncing with the config, fetch outcomes,
+//!   leases and what is due.
 //! - `articles.rs`: `articles` and `article_sources`: applying the dedupe
 //!   decision to each entry, and listing what is stored.
+//! - `fetch_log.rs`: the `fetch_log` table: one row per fetch, the last
+//!   [`FETCH_LOG_KEEP`] per feed.
 //!
 //! # Invariants
 //!
@@ -20,9 +23,17 @@
 //!   ([`crate::article::format_time`]), so text order is time order.
 //! - The dedupe keys are backed by indexes: `article_sources` is keyed by
 //!   (feed, guid), `articles.url` is unique where present.
+//! - Every write runs in an IMMEDIATE transaction: it takes the write lock
+//!   before reading, so two processes on one file (the daemon and a one-off
+//!   `trawl fetch`) queue up on the busy timeout instead of failing, and the
+//!   dedupe lookups of one see everything the other committed.
+//! - A lease (`lease_owner`, `lease_until`) keeps two processes from fetching
+//!   one feed at once; it is live while `lease_until` is in the future, and
+//!   committing the feed's outcome ends it.
 
 mod articles;
 mod feeds;
+mod fetch_log;
 mod schema;
 
 use std::path::Path;
@@ -41,6 +52,9 @@ pub const DEFAULT_DATABASE: &str = "data/trawl.db";
 
 /// How long a statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many fetch log rows are kept per feed (the newest).
+pub const FETCH_LOG_KEEP: usize = 100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -107,6 +121,21 @@ pub struct FeedRow {
     pub last_error: Option<String>,
     /// Distinct articles with a source in this feed.
     pub article_count: u64,
+    /// In the config and enabled there: the daemon polls only these.
+    pub enabled: bool,
+    /// The process fetching the feed now, and until when its claim holds.
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
+    /// Why the feed is not polled ("410 Gone since ..."), if it is not.
+    pub disabled_reason: Option<String>,
+    /// The server's 304s or ETags hid changed content: send no validators.
+    pub no_validators: bool,
+    /// Hex SHA-256 of the last 200 body, when known.
+    pub body_hash: Option<String>,
+    /// The last fetch sent without validators.
+    pub last_full_fetch_at: Option<DateTime<Utc>>,
+    /// The last document needed XML repair.
+    pub malformed: bool,
 }
 
 /// What one fetch of one feed produced, ready to commit.
@@ -116,6 +145,20 @@ pub struct FeedUpdate {
     pub fetched_at: DateTime<Utc>,
     pub next_fetch_at: DateTime<Utc>,
     pub outcome: Outcome,
+    /// Body size, when a body was read.
+    pub bytes: Option<u64>,
+    /// How long the fetch (and parse) took.
+    pub duration_ms: u64,
+    /// Hex SHA-256 of a 200's body; replaces the stored one on a `Fetched`
+    /// outcome (`None` clears it: unknown).
+    pub body_hash: Option<String>,
+    /// The request carried no validators; a `Fetched` outcome of such a
+    /// request sets `last_full_fetch_at`.
+    pub unconditional: bool,
+    /// `Some(v)` sets the feed's `no_validators` flag; `None` keeps it.
+    pub no_validators: Option<bool>,
+    /// The document needed XML repair (`Fetched` outcomes only).
+    pub malformed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -188,6 +231,38 @@ pub struct StoredArticle {
     pub first_seen_at: DateTime<Utc>,
     #[serde(serialize_with = "ser_time")]
     pub last_seen_at: DateTime<Utc>,
+}
+
+/// One fetch of one feed, as the fetch log remembers it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FetchLogRow {
+    #[serde(serialize_with = "ser_time")]
+    pub at: DateTime<Utc>,
+    /// `None` when no response came.
+    pub status: Option<u16>,
+    pub bytes: Option<u64>,
+    pub duration_ms: u64,
+    pub new: u64,
+    pub updated: u64,
+    pub duplicate: u64,
+    pub error: Option<String>,
+}
+
+/// The state of the whole database in a few numbers (systemd's `STATUS=`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Enabled feeds (those in the config).
+    pub feeds: u64,
+    /// Enabled feeds, not disabled by a 410, whose time has come (including
+    /// those being fetched right now).
+    pub due: u64,
+    /// Enabled feeds, not disabled by a 410, whose last fetch failed.
+    pub failing: u64,
+    /// Enabled feeds disabled by a 410 Gone.
+    pub disabled: u64,
+    /// Articles first seen since midnight UTC.
+    pub articles_today: u64,
+    pub articles: u64,
 }
 
 fn ser_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -296,6 +371,116 @@ impl Store {
     pub fn articles(&self, q: &ArticleQuery) -> Result<Vec<StoredArticle>, StoreError> {
         articles::list(&self.conn, q)
     }
+
+    /// Leases up to `limit` feeds that may be polled (enabled, not disabled
+    /// by a 410), are due at `now` and are leased by no one (or the lease has
+    /// expired) to `owner` until `now + lease`, and returns their rows: never
+    /// fetched first, then the most overdue.
+    ///
+    /// Atomic: two processes calling this at once never get the same feed.
+    pub fn claim_due(
+        &mut self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<FeedRow>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let lease = feeds::Lease {
+            owner,
+            now: &format_time(&now),
+            until: &format_time(&lease_end(now, lease)),
+        };
+        let rows = feeds::claim_due(&tx, &lease, limit)?;
+        tx.commit()?;
+        Ok(rows)
+    }
+
+    /// Leases one feed to `owner` until `now + lease` for a one-off fetch,
+    /// whatever its enabled or disabled state, when it is free, its lease has
+    /// expired, or `owner` holds it already. False when another owner holds
+    /// a live lease.
+    pub fn claim(
+        &mut self,
+        feed_id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let lease = feeds::Lease {
+            owner,
+            now: &format_time(&now),
+            until: &format_time(&lease_end(now, lease)),
+        };
+        let claimed = feeds::claim(&tx, feed_id, &lease)?;
+        tx.commit()?;
+        Ok(claimed)
+    }
+
+    /// Ends every lease `owner` holds (at shutdown); returns how many.
+    pub fn release(&mut self, owner: &str) -> Result<usize, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let released = feeds::release(&tx, owner)?;
+        tx.commit()?;
+        Ok(released)
+    }
+
+    /// When the next feed that may be polled becomes claimable: the earliest
+    /// `max(next_fetch_at, lease_until)`, where a feed never fetched is due
+    /// at the Unix epoch (that is: now). `None` when no feed may be polled.
+    ///
+    /// A time in the past means "now".
+    pub fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        feeds::next_due(&self.conn)
+    }
+
+    /// The publication times of the feed's newest `n` articles, newest
+    /// first, for estimating how often it publishes: the published time, or
+    /// the first-seen time when there is none or it is bogus (more than a
+    /// day after the article was first seen, or before 1995).
+    pub fn recent_publish_times(
+        &self,
+        feed_id: i64,
+        n: usize,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        articles::recent_publish_times(&self.conn, feed_id, n)
+    }
+
+    /// The feed's last `limit` fetches, newest first.
+    pub fn fetch_log(&self, feed_id: i64, limit: usize) -> Result<Vec<FetchLogRow>, StoreError> {
+        fetch_log::list(&self.conn, feed_id, limit)
+    }
+
+    /// Feed and article counts at `now`. Cheap: every count is an index
+    /// lookup or a scan of the (small) feeds table.
+    pub fn summary(&self, now: DateTime<Utc>) -> Result<Summary, StoreError> {
+        let midnight = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+        let (feeds, due, failing, disabled) = feeds::counts(&self.conn, &format_time(&now))?;
+        let (articles, articles_today) = articles::counts(&self.conn, &format_time(&midnight))?;
+        Ok(Summary {
+            feeds,
+            due,
+            failing,
+            disabled,
+            articles_today,
+            articles,
+        })
+    }
+}
+
+/// `now + lease`, saturating far in the future.
+fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(lease)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Sets the connection up: every connection trawl opens goes through here.
@@ -313,24 +498,25 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Writes one feed's outcome; runs inside the batch's transaction.
+/// Writes one feed's outcome and its fetch log row, and ends the feed's
+/// lease; runs inside the batch's transaction.
 fn commit_one(conn: &Connection, update: &FeedUpdate) -> Result<Counts, StoreError> {
     let fetched_at = format_time(&update.fetched_at);
     let times = feeds::FetchTimes {
         fetched_at: &fetched_at,
         next_fetch_at: &format_time(&update.next_fetch_at),
     };
-    match &update.outcome {
+    let (status, error, counts) = match &update.outcome {
         Outcome::NotModified { status, moved_to } => {
             feeds::record_not_modified(conn, update.feed_id, &times, *status)?;
             if let Some(url) = moved_to {
                 feeds::move_url(conn, update.feed_id, url)?;
             }
-            Ok(Counts::default())
+            (Some(*status), None, Counts::default())
         }
         Outcome::Failed { status, error } => {
             feeds::record_failure(conn, update.feed_id, &times, *status, error)?;
-            Ok(Counts::default())
+            (*status, Some(error.as_str()), Counts::default())
         }
         Outcome::Fetched {
             status,
@@ -346,11 +532,29 @@ fn commit_one(conn: &Connection, update: &FeedUpdate) -> Result<Counts, StoreErr
                 etag: etag.as_deref(),
                 last_modified: last_modified.as_deref(),
                 feed,
+                body_hash: update.body_hash.as_deref(),
+                unconditional: update.unconditional,
+                malformed: update.malformed,
             };
             feeds::record_fetched(conn, update.feed_id, &times, &fetched)?;
-            articles::store(conn, update.feed_id, &fetched_at, articles)
+            let counts = articles::store(conn, update.feed_id, &fetched_at, articles)?;
+            (Some(*status), None, counts)
         }
-    }
+    };
+    feeds::finish(conn, update.feed_id, update.no_validators)?;
+    fetch_log::record(
+        conn,
+        update.feed_id,
+        &fetch_log::Entry {
+            at: &fetched_at,
+            status,
+            bytes: update.bytes,
+            duration_ms: update.duration_ms,
+            counts: &counts,
+            error,
+        },
+    )?;
+    Ok(counts)
 }
 
 #[cfg(test)]

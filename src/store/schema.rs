@@ -101,7 +101,57 @@ CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, content_text ON articl
     VALUES (new.id, new.title, new.content_text);
 END;
 "#,
+    // 2: what the daemon needs: enabled feeds, leases, 410s, lying servers,
+    // the fetch log, and an index for "articles today".
+    r#"
+-- 1 for a feed in the config and enabled there; 0 for a feed no longer
+-- configured, disabled in the config, or fetched once ad hoc (`--url`).
+ALTER TABLE feeds ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
+-- A process's claim on fetching the feed now, until `lease_until` (so a
+-- killed process cannot hold it forever).
+ALTER TABLE feeds ADD COLUMN lease_owner TEXT;
+ALTER TABLE feeds ADD COLUMN lease_until TEXT;
+-- Set when the server answered 410 Gone: the feed is not polled until a
+-- later fetch succeeds or its configured URL changes.
+ALTER TABLE feeds ADD COLUMN disabled_reason TEXT;
+-- 1 once the server's 304s or ETags were found to hide changed content.
+ALTER TABLE feeds ADD COLUMN no_validators INTEGER NOT NULL DEFAULT 0;
+-- SHA-256 (hex) of the last 200 body, and when the last unconditional
+-- fetch happened: what an occasional unconditional fetch compares against.
+ALTER TABLE feeds ADD COLUMN body_hash TEXT;
+ALTER TABLE feeds ADD COLUMN last_full_fetch_at TEXT;
+-- 1 when the last document needed XML repair.
+ALTER TABLE feeds ADD COLUMN malformed INTEGER NOT NULL DEFAULT 0;
+
+-- One row per fetch, the last few per feed.
+CREATE TABLE fetch_log (
+    id INTEGER PRIMARY KEY,
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    at TEXT NOT NULL,
+    status INTEGER,
+    bytes INTEGER,
+    duration_ms INTEGER NOT NULL,
+    new INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    duplicate INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+);
+CREATE INDEX fetch_log_feed ON fetch_log(feed_id, id);
+
+-- The scheduler's questions (what is due, when is the next one) only ever
+-- look at feeds that may be polled.
+CREATE INDEX feeds_pollable ON feeds(next_fetch_at)
+    WHERE enabled = 1 AND disabled_reason IS NULL;
+CREATE INDEX articles_first_seen_at ON articles(first_seen_at);
+"#,
 ];
+
+/// The SQL of migration `i` (from version `i` to `i + 1`), for tests that
+/// build a database at an older version.
+#[cfg(test)]
+pub(super) fn migration(i: usize) -> &'static str {
+    MIGRATIONS[i]
+}
 
 /// The schema version this code writes.
 pub const VERSION: i64 = MIGRATIONS.len() as i64;

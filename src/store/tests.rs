@@ -1,5 +1,7 @@
 //! Store tests: opening and migrations, feed sync, the dedupe paths of
-//! `commit`, atomicity, full-text search and listing.
+//! `commit`, atomicity, full-text search and listing; the daemon's side:
+//! leases, 410s, the fetch log, due times, publish times, the summary, and
+//! two processes on one file.
 
 use std::path::Path;
 
@@ -48,20 +50,45 @@ fn article(guid: &str, url: Option<&str>, title: &str, text: &str) -> Article {
     }
 }
 
-fn fetched(feed_id: i64, at: &str, etag: Option<&str>, articles: Vec<Article>) -> FeedUpdate {
+/// An outcome fetched at `at`, due again an hour later.
+fn update(feed_id: i64, at: &str, outcome: Outcome) -> FeedUpdate {
     FeedUpdate {
         feed_id,
         fetched_at: t(at),
         next_fetch_at: t(at) + chrono::Duration::hours(1),
-        outcome: Outcome::Fetched {
-            status: 200,
-            moved_to: None,
-            etag: etag.map(str::to_string),
-            last_modified: None,
-            feed: FeedInfo::default(),
-            articles,
-        },
+        outcome,
+        bytes: None,
+        duration_ms: 0,
+        body_hash: None,
+        unconditional: false,
+        no_validators: None,
+        malformed: false,
     }
+}
+
+fn fetched(feed_id: i64, at: &str, etag: Option<&str>, articles: Vec<Article>) -> FeedUpdate {
+    let outcome = Outcome::Fetched {
+        status: 200,
+        moved_to: None,
+        etag: etag.map(str::to_string),
+        last_modified: None,
+        feed: FeedInfo::default(),
+        articles,
+    };
+    update(feed_id, at, outcome)
+}
+
+fn failed(feed_id: i64, at: &str, status: Option<u16>) -> FeedUpdate {
+    let error = format!("status {status:?}");
+    update(feed_id, at, Outcome::Failed { status, error })
+}
+
+fn not_modified(feed_id: i64, at: &str) -> FeedUpdate {
+    let outcome = Outcome::NotModified {
+        status: 304,
+        moved_to: None,
+    };
+    update(feed_id, at, outcome)
 }
 
 /// A store that knows feeds `a`, `b`, ... (urls `https://a.test/feed`, ...);
@@ -324,13 +351,15 @@ fn outcomes_are_recorded_on_the_feed_row() {
     commit_one(&mut store, ok);
 
     let fail = |at: &str| FeedUpdate {
-        feed_id: id,
-        fetched_at: t(at),
         next_fetch_at: t(at) + chrono::Duration::minutes(5),
-        outcome: Outcome::Failed {
-            status: Some(503),
-            error: "server error".to_string(),
-        },
+        ..update(
+            id,
+            at,
+            Outcome::Failed {
+                status: Some(503),
+                error: "server error".to_string(),
+            },
+        )
     };
     commit_one(&mut store, fail("2024-04-17T11:00:00Z"));
     commit_one(&mut store, fail("2024-04-17T12:00:00Z"));
@@ -347,16 +376,7 @@ fn outcomes_are_recorded_on_the_feed_row() {
     );
     assert_eq!(row.title.as_deref(), Some("A News"));
 
-    let not_modified = FeedUpdate {
-        feed_id: id,
-        fetched_at: t("2024-04-17T13:00:00Z"),
-        next_fetch_at: t("2024-04-17T14:00:00Z"),
-        outcome: Outcome::NotModified {
-            status: 304,
-            moved_to: None,
-        },
-    };
-    commit_one(&mut store, not_modified);
+    commit_one(&mut store, not_modified(id, "2024-04-17T13:00:00Z"));
     let row = store.feed_by_name("a").unwrap().unwrap();
     assert_eq!(row.consecutive_failures, 0);
     assert_eq!(row.last_status, Some(304));
@@ -827,5 +847,745 @@ fn file_paths_in_errors_are_the_database_path() {
     assert!(
         err.to_string().contains(&dir.path().display().to_string()),
         "{err}"
+    );
+}
+
+// ---- the daemon's side ----
+
+const NOW: &str = "2024-04-17T12:00:00Z";
+const LEASE: std::time::Duration = std::time::Duration::from_secs(300);
+
+fn row(store: &Store, name: &str) -> FeedRow {
+    store.feed_by_name(name).unwrap().unwrap()
+}
+
+fn names(rows: &[FeedRow]) -> Vec<&str> {
+    rows.iter().map(|r| r.name.as_str()).collect()
+}
+
+/// The feed's last fetch at `at`, due again at `next`.
+fn schedule(store: &mut Store, id: i64, at: &str, next: &str) {
+    let u = FeedUpdate {
+        next_fetch_at: t(next),
+        ..not_modified(id, at)
+    };
+    commit_one(store, u);
+}
+
+fn query_plan(store: &Store, sql: &str) -> String {
+    let plan: Vec<String> = store
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap()
+        .query_map([], |r| r.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    plan.join("\n")
+}
+
+#[test]
+fn migration_1_to_2_keeps_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trawl.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(schema::migration(0)).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO feeds (id, url, name, config_url, etag, next_fetch_at, created_at)
+             VALUES (7, 'https://a.test/feed', 'a', 'https://a.test/feed', '\"v1\"',
+                     '2024-04-17T13:00:00Z', '2024-04-17T10:00:00Z');
+             INSERT INTO articles (id, guid, title, content_hash, first_seen_at, last_seen_at)
+             VALUES (1, 'g1', 'Old story', 'h1', '2024-04-17T10:00:00Z', '2024-04-17T10:00:00Z');
+             INSERT INTO article_sources (article_id, feed_id, guid, seen_at, content_hash)
+             VALUES (1, 7, 'g1', '2024-04-17T10:00:00Z', 'h1');",
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(scalar(&store, "PRAGMA user_version"), 2);
+    let a = row(&store, "a");
+    assert_eq!((a.id, a.etag.as_deref()), (7, Some("\"v1\"")));
+    assert_eq!(a.next_fetch_at, Some(t("2024-04-17T13:00:00Z")));
+    assert_eq!(a.article_count, 1);
+    assert!(a.enabled, "existing feeds stay polled");
+    assert_eq!(
+        (a.lease_owner, a.disabled_reason, a.body_hash),
+        (None, None, None)
+    );
+    assert!(!a.no_validators && !a.malformed);
+    assert_eq!(all_articles(&store)[0].article.title, "Old story");
+    assert_eq!(fts(&store, "story"), [1], "the full-text index survives");
+
+    commit_one(&mut store, failed(7, NOW, Some(500)));
+    assert_eq!(store.fetch_log(7, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn sync_feeds_sets_enabled_and_zeroes_removed_feeds() {
+    let mut store = Store::open_in_memory().unwrap();
+    let mut off = feed("off", "https://off.test/feed");
+    off.enabled = false;
+    store
+        .sync_feeds(&[feed("a", "https://a.test/feed"), off.clone()])
+        .unwrap();
+    let adhoc = store
+        .ensure_feed("https://x.test/rss", "https://x.test/rss")
+        .unwrap();
+    // A configured feed fetched by URL stays as it is.
+    store
+        .ensure_feed("https://a.test/feed", "https://a.test/feed")
+        .unwrap();
+    let enabled = |store: &Store| -> Vec<(String, bool)> {
+        let rows = store.feeds().unwrap();
+        rows.into_iter().map(|r| (r.name, r.enabled)).collect()
+    };
+    let want = |v: &[(&str, bool)]| -> Vec<(String, bool)> {
+        v.iter().map(|(n, e)| (n.to_string(), *e)).collect()
+    };
+    assert!(!adhoc.enabled, "ad-hoc feeds are never polled");
+    assert_eq!(
+        enabled(&store),
+        want(&[("a", true), ("https://x.test/rss", false), ("off", false)])
+    );
+
+    // `a` leaves the config, `off` is switched on.
+    off.enabled = true;
+    let rows = store.sync_feeds(std::slice::from_ref(&off)).unwrap();
+    assert!(rows[0].enabled, "the returned rows are the updated ones");
+    assert_eq!(
+        enabled(&store),
+        want(&[("a", false), ("https://x.test/rss", false), ("off", true)])
+    );
+    // ... and comes back.
+    store
+        .sync_feeds(&[off, feed("a", "https://a.test/feed")])
+        .unwrap();
+    assert!(row(&store, "a").enabled);
+}
+
+#[test]
+fn claim_due_takes_due_free_pollable_feeds_most_overdue_first() {
+    let all = [
+        "later", "gone", "off", "leased", "expired", "late", "overdue", "at_now", "new",
+    ];
+    let mut store = Store::open_in_memory().unwrap();
+    let mut configured: Vec<_> = all
+        .iter()
+        .map(|n| feed(n, &format!("https://{n}.test/feed")))
+        .collect();
+    configured[2].enabled = false;
+    let ids: std::collections::HashMap<&str, i64> = all
+        .iter()
+        .copied()
+        .zip(store.sync_feeds(&configured).unwrap().iter().map(|r| r.id))
+        .collect();
+    store.ensure_feed("adhoc", "https://adhoc.test/").unwrap();
+
+    #[rustfmt::skip]
+    let next: &[(&str, &str)] = &[
+        ("later", "2024-04-17T12:00:01Z"),
+        ("gone", "2024-04-17T09:00:00Z"),
+        ("off", "2024-04-17T09:00:00Z"),
+        ("leased", "2024-04-17T09:00:00Z"),
+        ("expired", "2024-04-17T10:30:00Z"),
+        ("late", "2024-04-17T11:00:00Z"),
+        ("overdue", "2024-04-17T10:00:00Z"),
+        ("at_now", NOW),
+    ];
+    for (name, at) in next {
+        schedule(&mut store, ids[name], "2024-04-17T08:00:00Z", at);
+    }
+    commit_one(
+        &mut store,
+        failed(ids["gone"], "2024-04-17T08:30:00Z", Some(410)),
+    );
+    let before = t(NOW) - chrono::Duration::minutes(10);
+    assert!(store.claim(ids["leased"], "other", t(NOW), LEASE).unwrap());
+    assert!(store.claim(ids["expired"], "other", before, LEASE).unwrap());
+
+    let claimed = store.claim_due(t(NOW), "me", LEASE, 3).unwrap();
+    assert_eq!(names(&claimed), ["new", "overdue", "expired"]);
+    for r in &claimed {
+        assert_eq!(r.lease_owner.as_deref(), Some("me"), "{}", r.name);
+        assert_eq!(r.lease_until, Some(t("2024-04-17T12:05:00Z")), "{}", r.name);
+    }
+    let claimed = store.claim_due(t(NOW), "you", LEASE, 100).unwrap();
+    assert_eq!(names(&claimed), ["late", "at_now"]);
+    assert!(
+        store
+            .claim_due(t(NOW), "me", LEASE, 100)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.claim_due(t(NOW), "me", LEASE, 0).unwrap().is_empty());
+
+    // When the leases run out, the feeds are up for grabs again; `leased`
+    // (other's lease until 12:05) too; `later` has become due.
+    let claimed = store
+        .claim_due(t("2024-04-17T12:05:00Z"), "you", LEASE, 100)
+        .unwrap();
+    assert_eq!(
+        names(&claimed),
+        [
+            "new", "leased", "overdue", "expired", "late", "at_now", "later"
+        ]
+    );
+}
+
+#[test]
+fn two_owners_never_claim_the_same_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trawl.db");
+    let configured: Vec<_> = (0..60)
+        .map(|i| feed(&format!("f{i}"), &format!("https://f{i}.test/feed")))
+        .collect();
+    Store::open(&path).unwrap().sync_feeds(&configured).unwrap();
+    let barrier = std::sync::Barrier::new(2);
+    let claims: Vec<Vec<i64>> = std::thread::scope(|s| {
+        let workers: Vec<_> = ["one", "two"]
+            .into_iter()
+            .map(|owner| {
+                let (path, barrier) = (&path, &barrier);
+                s.spawn(move || {
+                    let mut store = Store::open(path).unwrap();
+                    barrier.wait();
+                    let mut got = Vec::new();
+                    loop {
+                        let rows = store.claim_due(t(NOW), owner, LEASE, 3).unwrap();
+                        if rows.is_empty() {
+                            return got;
+                        }
+                        got.extend(rows.iter().map(|r| r.id));
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let mut every: Vec<i64> = claims.concat();
+    every.sort();
+    let total = every.len();
+    every.dedup();
+    assert_eq!(total, every.len(), "a feed was claimed twice");
+    assert_eq!(total, 60, "every feed was claimed");
+}
+
+#[test]
+fn claim_and_release() {
+    let (mut store, ids) = store_with(&["a", "b", "c"]);
+    let later = |min: i64| t(NOW) + chrono::Duration::minutes(min);
+    // (feed, owner, at, claimed)
+    #[rustfmt::skip]
+    let steps: &[(usize, &str, chrono::DateTime<Utc>, bool)] = &[
+        (0, "me", t(NOW), true),       // free
+        (0, "me", later(1), true),     // ours: renewed until 12:06
+        (0, "you", later(5), false),   // live until 12:06
+        (0, "you", later(6), true),    // expired exactly now
+        (1, "you", t(NOW), true),
+        (2, "me", t(NOW), true),
+    ];
+    for (i, &(feed, owner, at, want)) in steps.iter().enumerate() {
+        assert_eq!(
+            store.claim(ids[feed], owner, at, LEASE).unwrap(),
+            want,
+            "step {i}"
+        );
+    }
+    assert_eq!(row(&store, "a").lease_owner.as_deref(), Some("you"));
+    assert_eq!(row(&store, "a").lease_until, Some(later(11)));
+    assert!(matches!(
+        store.claim(9999, "me", t(NOW), LEASE),
+        Err(StoreError::UnknownFeed(9999))
+    ));
+
+    // A feed the daemon does not poll can still be claimed for a one-off.
+    commit_one(&mut store, failed(ids[1], NOW, Some(410)));
+    assert!(store.claim(ids[1], "me", t(NOW), LEASE).unwrap());
+    let adhoc = store.ensure_feed("x", "https://x.test/").unwrap();
+    assert!(store.claim(adhoc.id, "me", t(NOW), LEASE).unwrap());
+
+    // Committing a feed's outcome ends its lease.
+    commit_one(&mut store, not_modified(ids[2], NOW));
+    assert_eq!(row(&store, "c").lease_owner, None);
+    assert_eq!(row(&store, "c").lease_until, None);
+
+    assert_eq!(store.release("me").unwrap(), 2, "b and x");
+    assert_eq!(store.release("me").unwrap(), 0);
+    let leases: Vec<_> = store
+        .feeds()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.name, r.lease_owner))
+        .collect();
+    assert_eq!(
+        leases,
+        [
+            ("a".to_string(), Some("you".to_string())),
+            ("b".to_string(), None),
+            ("c".to_string(), None),
+            ("x".to_string(), None),
+        ]
+    );
+}
+
+#[test]
+fn gone_disables_the_feed_until_a_success_or_a_new_url() {
+    let (mut store, ids) = store_with(&["a", "b"]);
+    let id = ids[0];
+    commit_one(&mut store, failed(id, "2024-04-17T10:00:00Z", Some(410)));
+    commit_one(&mut store, failed(id, "2024-04-17T11:00:00Z", Some(410)));
+    let a = row(&store, "a");
+    assert_eq!(
+        a.disabled_reason.as_deref(),
+        Some("410 Gone since 2024-04-17T10:00:00Z"),
+        "the first 410 is the one that counts"
+    );
+    assert_eq!(a.next_fetch_at, None);
+    assert_eq!(a.consecutive_failures, 2);
+    assert!(a.enabled, "still configured");
+    let due = store.claim_due(t(NOW), "me", LEASE, 10).unwrap();
+    assert_eq!(names(&due), ["b"]);
+    store.release("me").unwrap();
+
+    // Another failure leaves it disabled.
+    commit_one(&mut store, failed(id, "2024-04-17T12:00:00Z", None));
+    assert!(row(&store, "a").disabled_reason.is_some());
+
+    // Each success clears it: a document, or a 304.
+    let successes = [
+        fetched(id, "2024-04-17T13:00:00Z", None, vec![]),
+        not_modified(id, "2024-04-17T13:00:00Z"),
+    ];
+    for ok in successes {
+        commit_one(&mut store, failed(id, "2024-04-17T12:30:00Z", Some(410)));
+        assert!(row(&store, "a").disabled_reason.is_some());
+        commit_one(&mut store, ok);
+        let a = row(&store, "a");
+        assert_eq!(a.disabled_reason, None);
+        assert_eq!(a.next_fetch_at, Some(t("2024-04-17T14:00:00Z")));
+    }
+
+    // So does a new URL in the config (a new server), but not a resync.
+    commit_one(&mut store, failed(id, "2024-04-17T14:00:00Z", Some(410)));
+    let same = [
+        feed("a", "https://a.test/feed"),
+        feed("b", "https://b.test/feed"),
+    ];
+    store.sync_feeds(&same).unwrap();
+    assert!(row(&store, "a").disabled_reason.is_some());
+    let moved = [
+        feed("a", "https://a.test/new"),
+        feed("b", "https://b.test/feed"),
+    ];
+    store.sync_feeds(&moved).unwrap();
+    let a = row(&store, "a");
+    assert_eq!(a.disabled_reason, None);
+    assert_eq!(a.next_fetch_at, None, "due at once");
+}
+
+#[test]
+fn fetched_outcomes_record_body_hash_full_fetches_and_flags() {
+    let (mut store, ids) = store_with(&["a"]);
+    let id = ids[0];
+    let with = |at: &str, hash: Option<&str>, unconditional, no_validators, malformed| FeedUpdate {
+        body_hash: hash.map(str::to_string),
+        unconditional,
+        no_validators,
+        malformed,
+        ..fetched(id, at, None, vec![])
+    };
+    // (update, body_hash, last_full_fetch_at, no_validators, malformed)
+    type Case<'a> = (FeedUpdate, Option<&'a str>, Option<&'a str>, bool, bool);
+    #[rustfmt::skip]
+    let cases: Vec<Case> = vec![
+        (with("2024-04-17T10:00:00Z", Some("h1"), true, None, false),
+            Some("h1"), Some("2024-04-17T10:00:00Z"), false, false),
+        (with("2024-04-17T11:00:00Z", Some("h2"), false, Some(true), true),
+            Some("h2"), Some("2024-04-17T10:00:00Z"), true, true),
+        (with("2024-04-17T12:00:00Z", None, false, None, false),
+            None, Some("2024-04-17T10:00:00Z"), true, false),
+        (FeedUpdate { no_validators: Some(false), ..failed(id, "2024-04-17T13:00:00Z", None) },
+            None, Some("2024-04-17T10:00:00Z"), false, false),
+        (FeedUpdate { unconditional: true, ..failed(id, "2024-04-17T14:00:00Z", Some(500)) },
+            None, Some("2024-04-17T10:00:00Z"), false, false),
+        (with("2024-04-17T15:00:00Z", Some("h3"), false, None, true),
+            Some("h3"), Some("2024-04-17T10:00:00Z"), false, true),
+        (FeedUpdate { malformed: false, ..not_modified(id, "2024-04-17T16:00:00Z") },
+            Some("h3"), Some("2024-04-17T10:00:00Z"), false, true),
+    ];
+    for (i, (u, hash, full, no_validators, malformed)) in cases.into_iter().enumerate() {
+        commit_one(&mut store, u);
+        let a = row(&store, "a");
+        assert_eq!(a.body_hash.as_deref(), hash, "step {i}");
+        assert_eq!(a.last_full_fetch_at, full.map(t), "step {i}");
+        assert_eq!(a.no_validators, no_validators, "step {i}");
+        assert_eq!(a.malformed, malformed, "step {i}");
+    }
+}
+
+#[test]
+fn every_outcome_leaves_a_fetch_log_row() {
+    let (mut store, ids) = store_with(&["a", "b"]);
+    let entries = vec![
+        article("1", Some("https://news.test/1"), "One", ""),
+        article("2", Some("https://news.test/2"), "Two", ""),
+    ];
+    commit_one(
+        &mut store,
+        fetched(
+            ids[1],
+            "2024-04-17T09:00:00Z",
+            None,
+            vec![entries[0].clone()],
+        ),
+    );
+    let mut changed = entries.clone();
+    changed[1].title = "Two, revised".to_string();
+    changed[1].content_hash = content_hash("Two, revised", "");
+    let batch = [
+        FeedUpdate {
+            bytes: Some(2048),
+            duration_ms: 120,
+            ..fetched(ids[0], "2024-04-17T10:00:00Z", None, entries)
+        },
+        FeedUpdate {
+            bytes: Some(2050),
+            duration_ms: 80,
+            ..fetched(ids[0], "2024-04-17T11:00:00Z", None, changed)
+        },
+        FeedUpdate {
+            duration_ms: 15,
+            ..not_modified(ids[0], "2024-04-17T12:00:00Z")
+        },
+        FeedUpdate {
+            duration_ms: 10_000,
+            ..failed(ids[0], "2024-04-17T13:00:00Z", None)
+        },
+    ];
+    for u in batch {
+        commit_one(&mut store, u);
+    }
+    let log =
+        |at: &str, status, bytes, duration_ms, c: [u64; 3], error: Option<&str>| FetchLogRow {
+            at: t(at),
+            status,
+            bytes,
+            duration_ms,
+            new: c[0],
+            updated: c[1],
+            duplicate: c[2],
+            error: error.map(str::to_string),
+        };
+    #[rustfmt::skip]
+    let want = [
+        log("2024-04-17T13:00:00Z", None, None, 10_000, [0, 0, 0], Some("status None")),
+        log("2024-04-17T12:00:00Z", Some(304), None, 15, [0, 0, 0], None),
+        log("2024-04-17T11:00:00Z", Some(200), Some(2050), 80, [0, 1, 0], None),
+        log("2024-04-17T10:00:00Z", Some(200), Some(2048), 120, [1, 0, 1], None),
+    ];
+    assert_eq!(store.fetch_log(ids[0], 10).unwrap(), want);
+    assert_eq!(store.fetch_log(ids[0], 2).unwrap(), want[..2]);
+    assert_eq!(store.fetch_log(ids[1], 10).unwrap().len(), 1);
+    assert!(store.fetch_log(9999, 10).unwrap().is_empty());
+    let json = serde_json::to_value(&want[0]).unwrap();
+    assert_eq!(json["at"], "2024-04-17T13:00:00Z");
+    assert_eq!(json["status"], serde_json::Value::Null);
+
+    // A failed batch leaves no log rows either.
+    assert!(store.commit(&[failed(9999, NOW, None)]).is_err());
+    assert_eq!(scalar(&store, "SELECT count(*) FROM fetch_log"), 5);
+}
+
+#[test]
+fn the_fetch_log_keeps_the_newest_rows_of_each_feed() {
+    let (mut store, ids) = store_with(&["a", "b"]);
+    let start = t("2024-04-01T00:00:00Z");
+    let at = |i: usize| format_time(&(start + chrono::Duration::minutes(i as i64)));
+    commit_one(&mut store, failed(ids[1], &at(0), Some(500)));
+    for i in 0..FETCH_LOG_KEEP + 5 {
+        // Batches of two outcomes of one feed, as the writer may send them.
+        store
+            .commit(&[
+                failed(ids[0], &at(2 * i), None),
+                not_modified(ids[0], &at(2 * i + 1)),
+            ])
+            .unwrap();
+    }
+    let log = store.fetch_log(ids[0], 1000).unwrap();
+    assert_eq!(log.len(), FETCH_LOG_KEEP);
+    assert_eq!(
+        log[0].at,
+        t(&at(2 * (FETCH_LOG_KEEP + 5) - 1)),
+        "newest kept"
+    );
+    assert_eq!(
+        log[FETCH_LOG_KEEP - 1].at,
+        t(&at(2 * (FETCH_LOG_KEEP + 5) - FETCH_LOG_KEEP)),
+        "oldest dropped"
+    );
+    assert_eq!(
+        store.fetch_log(ids[1], 1000).unwrap().len(),
+        1,
+        "b untouched"
+    );
+
+    // The trim walks the (feed_id, id) index, never the table.
+    let plan = query_plan(
+        &store,
+        "DELETE FROM fetch_log WHERE feed_id = 1 AND id <= \
+         (SELECT id FROM fetch_log WHERE feed_id = 1 ORDER BY id DESC LIMIT 1 OFFSET 100)",
+    );
+    assert!(!plan.contains("SCAN"), "{plan}");
+    assert!(plan.contains("fetch_log_feed"), "{plan}");
+}
+
+#[test]
+fn next_due_accounts_for_never_fetched_feeds_and_leases() {
+    let epoch = Some(DateTime::<Utc>::UNIX_EPOCH);
+    let (mut store, ids) = store_with(&["a", "b"]);
+    assert_eq!(store.next_due().unwrap(), epoch, "never fetched: now");
+
+    // (step, next_due)
+    let check = |store: &mut Store, step: &str, want: Option<&str>| {
+        assert_eq!(store.next_due().unwrap(), want.map(t), "{step}");
+    };
+    schedule(&mut store, ids[0], NOW, "2024-04-17T13:00:00Z");
+    check(&mut store, "b never fetched", Some("1970-01-01T00:00:00Z"));
+    store.claim(ids[1], "me", t(NOW), LEASE).unwrap();
+    check(
+        &mut store,
+        "b leased until 12:05",
+        Some("2024-04-17T12:05:00Z"),
+    );
+    schedule(&mut store, ids[1], NOW, "2024-04-17T12:30:00Z");
+    check(&mut store, "b's fetch done", Some("2024-04-17T12:30:00Z"));
+    store
+        .claim(ids[0], "me", t("2024-04-17T12:58:00Z"), LEASE)
+        .unwrap();
+    check(
+        &mut store,
+        "a's lease ends after b",
+        Some("2024-04-17T12:30:00Z"),
+    );
+    commit_one(&mut store, failed(ids[1], NOW, Some(410)));
+    check(
+        &mut store,
+        "b gone; a leased past 13:00",
+        Some("2024-04-17T13:03:00Z"),
+    );
+    store
+        .claim(ids[0], "me", t("2024-04-17T11:00:00Z"), LEASE)
+        .unwrap();
+    check(
+        &mut store,
+        "a's lease ends before due",
+        Some("2024-04-17T13:00:00Z"),
+    );
+    store
+        .sync_feeds(&[feed("b", "https://b.test/feed")])
+        .unwrap();
+    check(&mut store, "a no longer configured, b gone", None);
+    assert_eq!(Store::open_in_memory().unwrap().next_due().unwrap(), None);
+}
+
+#[test]
+fn recent_publish_times_ignore_bogus_dates() {
+    let (mut store, ids) = store_with(&["a", "b"]);
+    let at = |guid: &str, published: Option<&str>| {
+        let mut a = article(guid, None, guid, "");
+        a.published = published.map(t);
+        a
+    };
+    // Seen at 10:00 on the 17th.
+    #[rustfmt::skip]
+    let entries = vec![
+        at("normal", Some("2024-04-17T08:00:00Z")),
+        at("older", Some("2024-04-16T08:00:00Z")),
+        at("undated", None),
+        at("a day ahead", Some("2024-04-18T10:00:00Z")),
+        at("future", Some("2024-04-18T10:00:01Z")),
+        at("ancient", Some("1970-01-01T00:00:00Z")),
+        at("1995", Some("1995-01-01T00:00:00Z")),
+    ];
+    commit_one(
+        &mut store,
+        fetched(ids[0], "2024-04-17T10:00:00Z", None, entries),
+    );
+    commit_one(
+        &mut store,
+        fetched(
+            ids[1],
+            "2024-04-17T11:00:00Z",
+            None,
+            vec![at("b's", Some("2024-04-17T09:00:00Z"))],
+        ),
+    );
+    let seen = "2024-04-17T10:00:00Z";
+    let want: Vec<_> = [
+        "2024-04-18T10:00:00Z",
+        seen, // undated, future, ancient: first seen
+        seen,
+        seen,
+        "2024-04-17T08:00:00Z",
+        "2024-04-16T08:00:00Z",
+        "1995-01-01T00:00:00Z",
+    ]
+    .into_iter()
+    .map(t)
+    .collect();
+    assert_eq!(store.recent_publish_times(ids[0], 100).unwrap(), want);
+    assert_eq!(store.recent_publish_times(ids[0], 2).unwrap(), want[..2]);
+    assert_eq!(
+        store.recent_publish_times(ids[1], 100).unwrap(),
+        [t("2024-04-17T09:00:00Z")]
+    );
+    assert!(store.recent_publish_times(9999, 10).unwrap().is_empty());
+}
+
+#[test]
+fn summary_counts_feeds_and_articles() {
+    let mut store = Store::open_in_memory().unwrap();
+    assert_eq!(store.summary(t(NOW)).unwrap(), Summary::default());
+    let mut off = feed("off", "https://off.test/feed");
+    off.enabled = false;
+    let names = ["new", "due", "later", "failing", "failing_due", "gone"];
+    let mut configured: Vec<_> = names
+        .iter()
+        .map(|n| feed(n, &format!("https://{n}.test/feed")))
+        .collect();
+    configured.push(off);
+    let ids: Vec<i64> = store
+        .sync_feeds(&configured)
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    store.ensure_feed("adhoc", "https://adhoc.test/").unwrap();
+    schedule(
+        &mut store,
+        ids[1],
+        "2024-04-17T10:00:00Z",
+        "2024-04-17T11:00:00Z",
+    );
+    schedule(
+        &mut store,
+        ids[2],
+        "2024-04-17T11:00:00Z",
+        "2024-04-17T13:00:00Z",
+    );
+    let fail = |id, next: &str| FeedUpdate {
+        next_fetch_at: t(next),
+        ..failed(id, "2024-04-17T11:00:00Z", Some(500))
+    };
+    commit_one(&mut store, fail(ids[3], "2024-04-17T13:00:00Z"));
+    commit_one(&mut store, fail(ids[4], NOW));
+    commit_one(
+        &mut store,
+        failed(ids[5], "2024-04-17T11:00:00Z", Some(410)),
+    );
+    commit_one(
+        &mut store,
+        failed(ids[6], "2024-04-17T11:00:00Z", Some(500)),
+    );
+    // A claimed feed is still due until its outcome is in.
+    store.claim_due(t(NOW), "me", LEASE, 1).unwrap();
+
+    let entries = |prefix: &str, n: usize| -> Vec<Article> {
+        (0..n)
+            .map(|i| article(&format!("{prefix}{i}"), None, &format!("{prefix}{i}"), ""))
+            .collect()
+    };
+    commit_one(
+        &mut store,
+        fetched(ids[2], "2024-04-16T23:59:59Z", None, entries("y", 3)),
+    );
+    commit_one(
+        &mut store,
+        fetched(ids[2], "2024-04-17T00:00:00Z", None, entries("t", 2)),
+    );
+    schedule(
+        &mut store,
+        ids[2],
+        "2024-04-17T11:00:00Z",
+        "2024-04-17T13:00:00Z",
+    );
+    assert_eq!(
+        store.summary(t(NOW)).unwrap(),
+        Summary {
+            feeds: 6,
+            due: 3, // new, due, failing_due
+            failing: 2,
+            disabled: 1,
+            articles_today: 2,
+            articles: 5,
+        }
+    );
+    // The article counts are index lookups: no pass over the articles.
+    let plan = query_plan(
+        &store,
+        "SELECT count(*) FROM articles WHERE first_seen_at >= '2024-04-17T00:00:00Z'",
+    );
+    assert!(plan.contains("articles_first_seen_at"), "{plan}");
+}
+
+#[test]
+fn two_stores_on_one_file_commit_interleaved_without_locking_errors_or_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trawl.db");
+    let mut first = Store::open(&path).unwrap();
+    let ids: Vec<i64> = first
+        .sync_feeds(&[
+            feed("a", "https://a.test/feed"),
+            feed("b", "https://b.test/feed"),
+        ])
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    const ROUNDS: usize = 40;
+    // Both feeds carry the same 30 stories (by URL), each under its own
+    // guids, in overlapping windows of 10 per fetch.
+    let batch = |feed_id: i64, prefix: &str, round: usize| -> Vec<FeedUpdate> {
+        let entries = (round..round + 10)
+            .map(|i| {
+                let n = i % 30;
+                let url = format!("https://news.test/{n}");
+                article(
+                    &format!("{prefix}{n}"),
+                    Some(&url),
+                    &format!("Story {n}"),
+                    "",
+                )
+            })
+            .collect();
+        vec![fetched(feed_id, NOW, None, entries)]
+    };
+    let barrier = std::sync::Barrier::new(2);
+    std::thread::scope(|s| {
+        let b = s.spawn(|| {
+            barrier.wait();
+            // Opened (and its migration checked) while `first` writes.
+            let mut second = Store::open(&path).unwrap();
+            for round in 0..ROUNDS {
+                second.commit(&batch(ids[1], "b-", round)).unwrap();
+            }
+        });
+        barrier.wait();
+        for round in 0..ROUNDS {
+            first.commit(&batch(ids[0], "a-", round)).unwrap();
+        }
+        b.join().unwrap();
+    });
+    assert_eq!(scalar(&first, "SELECT count(*) FROM articles"), 30);
+    assert_eq!(
+        scalar(&first, "SELECT count(DISTINCT url) FROM articles"),
+        30
+    );
+    assert_eq!(scalar(&first, "SELECT count(*) FROM article_sources"), 60);
+    assert_eq!(
+        scalar(&first, "SELECT count(*) FROM fetch_log"),
+        2 * ROUNDS as i64
     );
 }
