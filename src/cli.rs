@@ -13,9 +13,14 @@ use clap::{Args, Parser, Subcommand};
 use crate::article::format_time;
 use crate::config::{self, Config};
 use crate::fetch::{self, Fetcher, Limits};
-use crate::ingest::{self, Concurrency, Fetched, Job, Report, Writer};
+use crate::ingest::{self, Fetched, Job, Report, Writer};
+use crate::metrics::Metrics;
 use crate::parse;
 use crate::store::{self, ArticleQuery, FeedRow, Store};
+use std::sync::Arc;
+
+/// How many recent publish times inform a feed's adaptive interval.
+const RECENT_TIMES: usize = 20;
 
 /// Exit code: every feed succeeded / the document is a feed.
 const EXIT_OK: u8 = 0;
@@ -63,8 +68,11 @@ enum Command {
     /// Fetch feeds once, store their articles, and print one line per feed
     #[command(after_help = FETCH_HELP)]
     Fetch(FetchArgs),
-    /// Show the configured feeds and their state
+    /// Show the configured feeds and their state (`feeds show NAME`: one feed and its fetch log)
     Feeds(FeedsArgs),
+    /// Run the daemon: poll every enabled feed on its schedule until SIGTERM
+    #[command(after_help = RUN_HELP)]
+    Run,
     /// Show the latest stored articles, newest first
     Articles(ArticlesArgs),
 }
@@ -101,14 +109,43 @@ struct FetchArgs {
     /// Also fetch this feed, which need not be in the config (repeatable)
     #[arg(long = "url", value_name = "URL")]
     urls: Vec<String>,
+    /// Ask the running daemon's admin listener to fetch the named feeds
+    #[arg(long, value_name = "http://127.0.0.1:PORT", conflicts_with = "urls")]
+    via: Option<String>,
 }
 
 #[derive(Args, Debug)]
 struct FeedsArgs {
+    #[command(subcommand)]
+    action: Option<FeedsAction>,
     /// One JSON object per feed and line
     #[arg(long)]
     json: bool,
 }
+
+#[derive(Subcommand, Debug)]
+enum FeedsAction {
+    /// One feed's state and its latest fetches
+    Show {
+        /// The feed's name (or URL)
+        name: String,
+        /// How many fetches of the log to show
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// One JSON object: the feed's state, with `fetches`
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+const RUN_HELP: &str = "\
+Signals: SIGTERM and SIGINT stop new fetches, give those in flight
+[daemon] shutdown_timeout (10 s) to finish and commit, and exit 0. SIGHUP
+reloads the config; an invalid one is refused and the old one keeps running.
+
+Under systemd (Type=notify) it reports READY=1, STATUS=, WATCHDOG=1,
+RELOADING=1 and STOPPING=1. A `trawl fetch` beside it on the same database
+is safe: a feed is leased by whichever process fetches it.";
 
 #[derive(Args, Debug)]
 struct ArticlesArgs {
@@ -129,7 +166,7 @@ struct ArticlesArgs {
 /// Parses the arguments, runs the command, maps the result to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.global);
+    init_logging(&cli.global, matches!(cli.command, Command::Run));
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -145,11 +182,13 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Fetch(args) => cmd_fetch(&cli.global, args),
         Command::Feeds(args) => cmd_feeds(&cli.global, args),
         Command::Articles(args) => cmd_articles(&cli.global, args),
+        Command::Run => cmd_run(&cli.global),
     }
 }
 
-fn init_logging(g: &Global) {
+fn init_logging(g: &Global, daemon: bool) {
     let level = match (g.verbose, g.quiet) {
+        (0, 0) if daemon => "info",
         (0, 0) => "warn",
         (1, _) => "info",
         (2, _) => "debug",
@@ -159,11 +198,16 @@ fn init_logging(g: &Global) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    // Under systemd the journal stamps every line itself.
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        let _ = builder.without_time().with_ansi(false).try_init();
+    } else {
+        let _ = builder.try_init();
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -252,11 +296,13 @@ fn load_config(g: &Global) -> Result<Option<Config>> {
 }
 
 fn require_config(g: &Global) -> Result<Config> {
-    load_config(g)?.ok_or_else(|| {
-        anyhow!(
-            "no config file: pass --config PATH, set TRAWL_CONFIG, or create ./config/trawl.toml or /etc/trawl/trawl.toml"
-        )
-    })
+    load_config(g)?.ok_or_else(no_config)
+}
+
+fn no_config() -> anyhow::Error {
+    anyhow!(
+        "no config file: pass --config PATH, set TRAWL_CONFIG, or create ./config/trawl.toml or /etc/trawl/trawl.toml"
+    )
 }
 
 fn database_path(g: &Global, config: &Config) -> PathBuf {
@@ -272,6 +318,9 @@ fn open_store(path: &Path) -> Result<Store> {
 // ---- fetch ----
 
 fn cmd_fetch(g: &Global, args: FetchArgs) -> Result<u8> {
+    if let Some(base) = &args.via {
+        return fetch_via(g, base, &args.feeds);
+    }
     let config = if args.urls.is_empty() {
         require_config(g)?
     } else {
@@ -329,33 +378,31 @@ fn cmd_fetch(g: &Global, args: FetchArgs) -> Result<u8> {
         }
     }
 
-    let jobs: Vec<Job> = selected
-        .into_iter()
-        .map(|(feed, fc)| Job {
+    let mut jobs: Vec<Job> = Vec::with_capacity(selected.len());
+    for (feed, fc) in selected {
+        jobs.push(Job {
             timezone: fc.map_or(config.timezone, |fc| config.timezone_of(fc)),
-            interval: fc.map_or(config.daemon.default_interval, |fc| config.interval_of(fc)),
+            interval: fc.and_then(|fc| fc.interval),
+            recent: store.recent_publish_times(feed.id, RECENT_TIMES)?,
             feed,
-        })
-        .collect();
+        });
+    }
     if jobs.is_empty() {
         println!("total: 0 feeds (none enabled in the config)");
         return Ok(EXIT_OK);
     }
 
-    let fetcher = Fetcher::new(Limits::from_config(&config.daemon))?;
-    let limits = Concurrency {
-        global: config.daemon.concurrency,
-        per_host: config.daemon.per_host_concurrency,
-    };
     let (writer, writer_thread) = Writer::spawn(store);
+    let ctx = ingest::Context::new(&config, writer, Arc::new(Metrics::new()))?;
+    let owner = format!("fetch:{}", std::process::id());
     let reports = runtime()?.block_on(async {
         let mut stdout = io::stdout();
-        ingest::ingest(jobs, &fetcher, &writer, limits, |r| {
+        ingest::ingest(jobs, &ctx, &owner, |r| {
             let _ = writeln!(stdout, "{}", report_line(r));
         })
         .await
     });
-    drop(writer);
+    drop(ctx);
     writer_thread.finish();
 
     let total = Totals::of(&reports);
@@ -365,6 +412,67 @@ fn cmd_fetch(g: &Global, args: FetchArgs) -> Result<u8> {
     } else {
         EXIT_SOME_FAILED
     })
+}
+
+/// `trawl fetch --via URL FEED...`: the daemon fetches, we print.
+fn fetch_via(g: &Global, base: &str, feeds: &[String]) -> Result<u8> {
+    if feeds.is_empty() {
+        bail!("--via needs the names of the feeds to fetch");
+    }
+    let token = load_config(g)?.and_then(|c| c.daemon.admin_token);
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .context("cannot build HTTP client")?;
+    let base = base.trim_end_matches('/');
+    let reports = runtime()?.block_on(async {
+        let mut reports = Vec::new();
+        for name in feeds {
+            let url = format!("{base}/feeds/{}/fetch", url_path_segment(name));
+            let mut req = client.post(&url);
+            if let Some(t) = &token {
+                req = req.bearer_auth(t);
+            }
+            let report = match req.send().await {
+                Err(e) => anyhow::bail!("{url}: {e}"),
+                Ok(resp) if resp.status().is_success() => {
+                    let body = resp.bytes().await.with_context(|| url.clone())?;
+                    let json: crate::admin::ReportJson = serde_json::from_slice(&body)
+                        .with_context(|| format!("{url}: not a fetch report"))?;
+                    Report::from(json)
+                }
+                Ok(resp) => {
+                    let status = resp.status();
+                    let text = resp.text().await.unwrap_or_default();
+                    Report {
+                        name: name.clone(),
+                        url: String::new(),
+                        result: Err(format!("daemon answered {status}: {}", text.trim())),
+                        elapsed: std::time::Duration::ZERO,
+                    }
+                }
+            };
+            println!("{}", report_line(&report));
+            reports.push(report);
+        }
+        Ok(reports)
+    })?;
+    let total = Totals::of(&reports);
+    println!("{}", total.line());
+    Ok(if total.failed == 0 {
+        EXIT_OK
+    } else {
+        EXIT_SOME_FAILED
+    })
+}
+
+/// Percent-encodes a feed name for one URL path segment.
+fn url_path_segment(name: &str) -> String {
+    let mut url = url::Url::parse("http://x/").expect("a valid base");
+    url.path_segments_mut()
+        .expect("http URLs have paths")
+        .push(name);
+    url.path().trim_start_matches('/').to_string()
 }
 
 fn report_line(r: &Report) -> String {
@@ -437,6 +545,17 @@ impl Totals {
     }
 }
 
+// ---- run ----
+
+fn cmd_run(g: &Global) -> Result<u8> {
+    let config_path = config::locate(g.config.as_deref()).ok_or_else(no_config)?;
+    crate::daemon::run(crate::daemon::Options {
+        config_path,
+        db: g.db.clone(),
+    })?;
+    Ok(EXIT_OK)
+}
+
 // ---- feeds ----
 
 #[derive(serde::Serialize)]
@@ -454,12 +573,21 @@ struct FeedState<'a> {
     articles: u64,
     consecutive_failures: u32,
     last_error: Option<&'a str>,
+    /// Why the feed is no longer fetched (410 Gone).
+    disabled_reason: Option<&'a str>,
+    /// The document needed repair (not well-formed XML).
+    malformed: bool,
+    /// The server's 304s hid changes, so validators are no longer sent.
+    validators_untrusted: bool,
 }
 
 fn cmd_feeds(g: &Global, args: FeedsArgs) -> Result<u8> {
     let config = load_config(g)?.unwrap_or_else(Config::empty);
     let mut store = open_store(&database_path(g, &config))?;
     let configured = store.sync_feeds(&config.feeds)?;
+    if let Some(FeedsAction::Show { name, limit, json }) = &args.action {
+        return cmd_feed_show(&store, &config, &configured, name, *limit, *json);
+    }
     let all = store.feeds()?;
     // Configured feeds in config order, then any others the database knows
     // (ad-hoc `--url` feeds, feeds removed from the config).
@@ -515,6 +643,8 @@ fn feed_state(row: &FeedRow, in_config: bool, enabled: bool) -> FeedState<'_> {
         "not in config".to_string()
     } else if !enabled {
         "disabled".to_string()
+    } else if let Some(reason) = &row.disabled_reason {
+        format!("gone: {reason}")
     } else if row.last_fetch_at.is_none() {
         "never fetched".to_string()
     } else if row.consecutive_failures > 0 {
@@ -529,6 +659,14 @@ fn feed_state(row: &FeedRow, in_config: bool, enabled: bool) -> FeedState<'_> {
             None => "ok".to_string(),
         }
     };
+    // Notes a user should see next to the status.
+    let mut status = status;
+    if row.malformed {
+        status.push_str(", malformed");
+    }
+    if row.no_validators {
+        status.push_str(", 304s untrusted");
+    }
     FeedState {
         name: &row.name,
         url: &row.url,
@@ -543,7 +681,105 @@ fn feed_state(row: &FeedRow, in_config: bool, enabled: bool) -> FeedState<'_> {
         articles: row.article_count,
         consecutive_failures: row.consecutive_failures,
         last_error: row.last_error.as_deref(),
+        disabled_reason: row.disabled_reason.as_deref(),
+        malformed: row.malformed,
+        validators_untrusted: row.no_validators,
     }
+}
+
+/// `trawl feeds show NAME`: the feed's state, then its fetch log.
+fn cmd_feed_show(
+    store: &Store,
+    config: &Config,
+    configured: &[FeedRow],
+    name: &str,
+    limit: usize,
+    json: bool,
+) -> Result<u8> {
+    let in_config = config
+        .feed(name)
+        .and_then(|fc| config.feeds.iter().position(|f| std::ptr::eq(f, fc)));
+    let row = match in_config {
+        Some(i) => store.feed_by_id(configured[i].id)?,
+        None => store
+            .feeds()?
+            .into_iter()
+            .find(|r| r.name == name || r.url == name)
+            .ok_or_else(|| anyhow!("no feed named {name:?}"))?,
+    };
+    let enabled = in_config.is_some_and(|i| config.feeds[i].enabled);
+    let state = feed_state(&row, in_config.is_some(), enabled);
+    let log = store.fetch_log(row.id, limit)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    if json {
+        #[derive(serde::Serialize)]
+        struct Show<'a> {
+            #[serde(flatten)]
+            state: FeedState<'a>,
+            fetches: &'a [store::FetchLogRow],
+        }
+        serde_json::to_writer(
+            &mut out,
+            &Show {
+                state,
+                fetches: &log,
+            },
+        )?;
+        writeln!(out)?;
+    } else {
+        let or_dash = |s: Option<String>| s.unwrap_or_else(|| "-".into());
+        writeln!(out, "name:         {}", state.name)?;
+        writeln!(out, "url:          {}", state.url)?;
+        if state.configured_url != state.url {
+            writeln!(out, "configured:   {}", state.configured_url)?;
+        }
+        writeln!(out, "title:        {}", state.title.unwrap_or("-"))?;
+        writeln!(out, "status:       {}", state.status)?;
+        writeln!(out, "articles:     {}", state.articles)?;
+        writeln!(out, "failures:     {}", state.consecutive_failures)?;
+        writeln!(
+            out,
+            "last fetch:   {}",
+            or_dash(state.last_fetch_at.clone())
+        )?;
+        writeln!(
+            out,
+            "next due:     {}",
+            or_dash(state.next_fetch_at.clone())
+        )?;
+        if let Some(e) = state.last_error {
+            writeln!(out, "last error:   {e}")?;
+        }
+        writeln!(out)?;
+        let mut table = vec![
+            [
+                "AT",
+                "STATUS",
+                "BYTES",
+                "MS",
+                "NEW",
+                "UPDATED",
+                "DUPLICATE",
+                "ERROR",
+            ]
+            .map(String::from),
+        ];
+        for f in &log {
+            table.push([
+                format_time(&f.at),
+                f.status.map_or("-".into(), |s| s.to_string()),
+                f.bytes.map_or("-".into(), |b| b.to_string()),
+                f.duration_ms.to_string(),
+                f.new.to_string(),
+                f.updated.to_string(),
+                f.duplicate.to_string(),
+                f.error.clone().unwrap_or_default(),
+            ]);
+        }
+        write_table(&mut out, &table)?;
+    }
+    out.flush()?;
+    Ok(EXIT_OK)
 }
 
 /// Writes rows as columns aligned on their widest cell (counted in chars);

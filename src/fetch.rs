@@ -62,8 +62,25 @@ pub enum Response {
     NotModified {
         /// Set when the URL moved permanently on the way (see [`Document::moved_to`]).
         moved_to: Option<String>,
+        cache: CacheHeaders,
     },
     Document(Document),
+}
+
+/// The headers that say how long an answer stays fresh, as sent.
+#[derive(Debug, Clone, Default)]
+pub struct CacheHeaders {
+    pub cache_control: Option<String>,
+    pub expires: Option<String>,
+}
+
+impl CacheHeaders {
+    fn of(h: &HeaderMap) -> CacheHeaders {
+        CacheHeaders {
+            cache_control: header(h, reqwest::header::CACHE_CONTROL),
+            expires: header(h, reqwest::header::EXPIRES),
+        }
+    }
 }
 
 /// A feed document as served.
@@ -81,6 +98,7 @@ pub struct Document {
     /// The new address of the feed when every redirect on the way was
     /// permanent (301 or 308); `None` without redirects or with any temporary one.
     pub moved_to: Option<String>,
+    pub cache: CacheHeaders,
 }
 
 /// A fetch that failed. The message names what happened and, where it
@@ -236,7 +254,10 @@ impl Fetcher {
 
             let moved_to = (hops > 0 && all_permanent).then(|| url.to_string());
             if status == StatusCode::NOT_MODIFIED {
-                return Ok(Response::NotModified { moved_to });
+                return Ok(Response::NotModified {
+                    moved_to,
+                    cache: CacheHeaders::of(resp.headers()),
+                });
             }
             if !status.is_success() {
                 return Err(FetchError::Status {
@@ -255,6 +276,7 @@ impl Fetcher {
                 last_modified: header(h, LAST_MODIFIED),
                 final_url: url.to_string(),
                 moved_to,
+                cache: CacheHeaders::of(h),
             };
             let max = self.limits.max_bytes;
             if resp.content_length().is_some_and(|n| n > max) {
@@ -301,6 +323,7 @@ impl Fetcher {
             last_modified: None,
             final_url: url.to_string(),
             moved_to: None,
+            cache: CacheHeaders::default(),
         })
     }
 }

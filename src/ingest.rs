@@ -1,31 +1,41 @@
-//! The one orchestrator: fetch → parse → dedupe → store for a set of feeds.
+//! The one orchestrator: fetch → parse → dedupe → store for one feed
+//! ([`ingest_one`]), and for a set of feeds at once ([`ingest`]).
 //!
-//! Fetches run concurrently on tokio under a global limit and a per-host
-//! limit; parsing runs on the blocking pool, off the async threads; every
-//! outcome goes to the single [`Writer`], which commits whatever has queued up
-//! in one transaction. The one-off `trawl fetch` and the daemon both call
-//! [`ingest`].
+//! Fetches run concurrently on tokio under a global limit and per-site
+//! politeness (see [`scheduler::Politeness`]); parsing runs on the blocking
+//! pool, off the async threads; every outcome goes to the single [`Writer`],
+//! which commits whatever has queued up in one transaction. The one-off
+//! `trawl fetch`, the daemon and the admin trigger all call [`ingest_one`].
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tracing::{info, warn};
 
-use crate::fetch::{self, Fetcher, Response};
+use crate::config::Config;
+use crate::fetch::{self, Document, FetchError, Fetcher, Limits, Response};
+use crate::metrics::Metrics;
 use crate::parse;
+use crate::scheduler::{self, Hints, LastOutcome, Policy, Politeness};
 use crate::store::{Counts, FeedRow, FeedUpdate, Outcome, Store};
 
-/// One feed to ingest, with the settings normalization needs.
+/// How often a feed whose server answers 304 is fetched once without
+/// validators, to check that the 304s are true.
+const VERIFY_EVERY: chrono::Duration = chrono::Duration::hours(24);
+
+/// One feed to ingest, with the settings normalization and scheduling need.
 #[derive(Debug, Clone)]
 pub struct Job {
     pub feed: FeedRow,
     pub timezone: Tz,
-    /// Time until the next fetch after this one.
-    pub interval: Duration,
+    /// The configured interval; `None` lets the publishing rate decide.
+    pub interval: Option<Duration>,
+    /// Publish times of the feed's latest stored articles, newest first.
+    pub recent: Vec<DateTime<Utc>>,
 }
 
 /// What happened to one feed.
@@ -52,38 +62,106 @@ pub enum Fetched {
     },
 }
 
-/// Limits on concurrent fetches.
-#[derive(Debug, Clone, Copy)]
-pub struct Concurrency {
-    pub global: usize,
-    pub per_host: usize,
+/// Everything [`ingest_one`] needs besides the job. Cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    pub fetcher: Fetcher,
+    pub writer: Writer,
+    pub limiter: Limiter,
+    pub policy: Policy,
+    pub metrics: Arc<Metrics>,
 }
 
-/// Ingests every job, returning one report per job as each completes through
-/// `on_report` (so a caller can print progress) and all of them at the end.
+impl Context {
+    pub fn new(
+        config: &Config,
+        writer: Writer,
+        metrics: Arc<Metrics>,
+    ) -> Result<Context, FetchError> {
+        let d = &config.daemon;
+        Ok(Context {
+            fetcher: Fetcher::new(Limits::from_config(d))?,
+            writer,
+            limiter: Limiter::new(d.concurrency, d.per_host_concurrency, d.per_host_gap),
+            policy: Policy {
+                min_interval: d.min_interval,
+                max_interval: d.max_interval,
+                initial_interval: d.default_interval,
+                ..Policy::default()
+            },
+            metrics,
+        })
+    }
+}
+
+/// The global limit on fetches in flight, and politeness per site.
+#[derive(Clone)]
+pub struct Limiter {
+    global: Arc<Semaphore>,
+    sites: Politeness,
+}
+
+/// Both permits of one fetch; dropping it frees them.
+pub struct Permit {
+    _site: scheduler::SitePermit,
+    _global: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Limiter {
+    pub fn new(global: usize, per_site: usize, gap: Duration) -> Limiter {
+        Limiter {
+            global: Arc::new(Semaphore::new(global.max(1))),
+            sites: Politeness::new(per_site.max(1), gap),
+        }
+    }
+
+    /// Waits for the site's turn, then for a global slot. The site first: a
+    /// task waiting on a busy site must not sit on a global slot meanwhile.
+    pub async fn acquire(&self, url: &str) -> Permit {
+        let site = self.sites.acquire(url).await;
+        let global = self
+            .global
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the global semaphore is never closed");
+        Permit {
+            _site: site,
+            _global: global,
+        }
+    }
+
+    /// No new request starts on the site of `url` for `wait`.
+    pub fn pause_site(&self, url: &str, wait: Duration) {
+        self.sites
+            .pause_site(url, tokio::time::Instant::now() + wait);
+    }
+}
+
+/// Ingests every job (the one-off `trawl fetch`): each feed is leased under
+/// `owner` first, so a daemon on the same database never fetches it at the
+/// same moment. Reports come through `on_report` as each feed completes, and
+/// all together at the end.
 pub async fn ingest(
     jobs: Vec<Job>,
-    fetcher: &Fetcher,
-    writer: &Writer,
-    limits: Concurrency,
+    ctx: &Context,
+    owner: &str,
     mut on_report: impl FnMut(&Report),
 ) -> Vec<Report> {
-    let global = Arc::new(Semaphore::new(limits.global.max(1)));
-    let hosts = HostLimits::new(limits.per_host.max(1));
     let mut set = tokio::task::JoinSet::new();
+    let lease = ctx.fetcher.limits().timeout + Duration::from_secs(60);
     for job in jobs {
-        let (global, host, fetcher, writer) = (
-            global.clone(),
-            hosts.get(&job.feed.url),
-            fetcher.clone(),
-            writer.clone(),
-        );
+        let (ctx, owner) = (ctx.clone(), owner.to_string());
         set.spawn(async move {
-            // The host's permit first: a task waiting on a busy host must not
-            // sit on one of the global slots meanwhile.
-            let _host = host.acquire_owned().await;
-            let _global = global.acquire_owned().await;
-            ingest_one(job, &fetcher, &writer).await
+            match wait_for_lease(&ctx, &job.feed, &owner, lease).await {
+                Ok(()) => ingest_one(job, &ctx).await,
+                Err(e) => Report {
+                    name: job.feed.name.clone(),
+                    url: job.feed.url.clone(),
+                    result: Err(e),
+                    elapsed: Duration::ZERO,
+                },
+            }
         });
     }
     let mut reports = Vec::new();
@@ -98,152 +176,320 @@ pub async fn ingest(
             Err(e) => warn!(error = %e, "feed task failed"),
         }
     }
+    let owner = owner.to_string();
+    if let Err(e) = ctx.writer.run(move |s| s.release(&owner)).await {
+        warn!(error = %e, "cannot release leases");
+    }
     reports
 }
 
-/// Fetches, parses and stores one feed.
-pub async fn ingest_one(job: Job, fetcher: &Fetcher, writer: &Writer) -> Report {
-    let started = Instant::now();
-    let fetched_at = Utc::now();
-    let feed = &job.feed;
-    let request = fetch::Request {
-        url: &feed.url,
-        etag: feed.etag.as_deref(),
-        last_modified: feed.last_modified.as_deref(),
-    };
-    let mut bytes = None;
-    let (outcome, warnings, entries) = match fetcher.fetch(&request).await {
-        Ok(Response::NotModified { moved_to }) => (
-            Outcome::NotModified {
-                status: 304,
-                moved_to,
-            },
-            vec![],
-            0,
-        ),
-        Ok(Response::Document(doc)) => {
-            let tz = job.timezone;
-            let status = doc.status;
-            bytes = Some(doc.body.len() as u64);
-            // Parsing is CPU work: keep it off the async threads.
-            let parsed = tokio::task::spawn_blocking(move || {
-                let result = parse::parse(&parse::Input {
-                    bytes: &doc.body,
-                    url: Some(&doc.final_url),
-                    content_type: doc.content_type.as_deref(),
-                    timezone: tz,
-                    now: fetched_at,
-                });
-                (result, doc)
-            })
-            .await;
-            match parsed {
-                Ok((Ok(parsed), doc)) => {
-                    let entries = parsed.articles.len();
-                    let outcome = Outcome::Fetched {
-                        status,
-                        moved_to: doc.moved_to,
-                        etag: doc.etag,
-                        last_modified: doc.last_modified,
-                        feed: parsed.feed,
-                        articles: parsed.articles,
-                    };
-                    (outcome, parsed.warnings, entries)
-                }
-                Ok((Err(e), _)) => (failed(Some(status), e.to_string()), vec![], 0),
-                Err(e) => (
-                    failed(Some(status), format!("parser crashed: {e}")),
-                    vec![],
-                    0,
-                ),
-            }
+/// Leases `feed` for `owner`, waiting while another process fetches it
+/// (its lease ends with its commit, or at worst expires).
+async fn wait_for_lease(
+    ctx: &Context,
+    feed: &FeedRow,
+    owner: &str,
+    lease: Duration,
+) -> Result<(), String> {
+    let give_up = Instant::now() + lease + Duration::from_secs(5);
+    loop {
+        let (id, who) = (feed.id, owner.to_string());
+        if ctx
+            .writer
+            .run(move |s| s.claim(id, &who, Utc::now(), lease))
+            .await?
+        {
+            return Ok(());
         }
-        Err(e) => (failed(e.status(), e.to_string()), vec![], 0),
+        if Instant::now() > give_up {
+            return Err("another trawl process is fetching this feed".into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// What the fetch stage produced, before storing.
+struct Stage {
+    outcome: Outcome,
+    status: Option<u16>,
+    warnings: Vec<String>,
+    entries: usize,
+    bytes: Option<u64>,
+    body_hash: Option<String>,
+    unconditional: bool,
+    no_validators: Option<bool>,
+    malformed: bool,
+    hints: Hints,
+    last: LastOutcome,
+    new_times: Vec<DateTime<Utc>>,
+    parse_time: Duration,
+}
+
+/// Fetches, parses and stores one feed, and schedules its next fetch. The
+/// caller holds the feed's lease (or is the only process).
+pub async fn ingest_one(job: Job, ctx: &Context) -> Report {
+    let started = Instant::now();
+    let feed = &job.feed;
+    let permit = ctx.limiter.acquire(&feed.url).await;
+    let fetched_at = Utc::now();
+    let fetch_started = Instant::now();
+    let stage = fetch_and_parse(&job, ctx, fetched_at).await;
+    drop(permit);
+    let fetch_time = fetch_started.elapsed().saturating_sub(stage.parse_time);
+
+    let failures = match stage.last {
+        LastOutcome::Failure { .. } | LastOutcome::Gone => feed.consecutive_failures + 1,
+        _ => 0,
     };
-    let moved_to = match &outcome {
+    let mut times = stage.new_times.clone();
+    times.extend(job.recent.iter().copied());
+    times.sort_unstable_by(|a, b| b.cmp(a));
+    times.dedup();
+    let next_fetch_at = scheduler::next_fetch(
+        fetched_at,
+        job.interval,
+        &times,
+        &stage.hints,
+        failures,
+        &stage.last,
+        &ctx.policy,
+        scheduler::random_fraction(feed.id, fetched_at),
+    )
+    // 410: disabled, so the time does not matter; the store clears it.
+    .unwrap_or(fetched_at + chrono::Duration::days(365));
+
+    let moved_to = match &stage.outcome {
         Outcome::Fetched { moved_to, .. } | Outcome::NotModified { moved_to, .. } => {
             moved_to.clone()
         }
         Outcome::Failed { .. } => None,
     };
-    let error = match &outcome {
+    let error = match &stage.outcome {
         Outcome::Failed { error, .. } => Some(error.clone()),
         _ => None,
     };
-    let not_modified = matches!(outcome, Outcome::NotModified { .. });
+    let not_modified = matches!(stage.outcome, Outcome::NotModified { .. });
     let update = FeedUpdate {
         feed_id: feed.id,
         fetched_at,
-        next_fetch_at: fetched_at
-            + chrono::Duration::from_std(job.interval).unwrap_or(chrono::Duration::hours(1)),
-        outcome,
-        bytes,
+        next_fetch_at,
+        outcome: stage.outcome,
+        bytes: stage.bytes,
         duration_ms: started.elapsed().as_millis().try_into().unwrap_or(u64::MAX),
-        body_hash: None,
-        unconditional: feed.etag.is_none() && feed.last_modified.is_none(),
-        no_validators: None,
-        malformed: false,
+        body_hash: stage.body_hash,
+        unconditional: stage.unconditional,
+        no_validators: stage.no_validators,
+        malformed: stage.malformed,
     };
-    let result = match writer.commit(update).await {
+    let result = match ctx.writer.commit(update).await {
         Err(e) => Err(format!("storing failed: {e}")),
         Ok(_) if error.is_some() => Err(error.unwrap_or_default()),
         Ok(_) if not_modified => Ok(Fetched::NotModified),
         Ok(counts) => Ok(Fetched::Stored {
             counts,
-            entries,
-            warnings,
+            entries: stage.entries,
+            warnings: stage.warnings,
             moved_to,
         }),
     };
     let elapsed = started.elapsed();
     match &result {
         Ok(Fetched::Stored { counts, .. }) => info!(
-            feed = %feed.name, url = %feed.url, new = counts.new, updated = counts.updated,
-            duplicates = counts.duplicate, ms = elapsed.as_millis() as u64, "fetched"
+            feed = %feed.name, url = %feed.url, status = stage.status, new = counts.new,
+            updated = counts.updated, duplicates = counts.duplicate,
+            ms = elapsed.as_millis() as u64, "fetched"
         ),
         Ok(Fetched::NotModified) => {
             info!(feed = %feed.name, url = %feed.url, status = 304, "not modified")
         }
-        Err(e) => warn!(feed = %feed.name, url = %feed.url, error = %e, "fetch failed"),
+        Err(e) => {
+            warn!(feed = %feed.name, url = %feed.url, status = stage.status, error = %e, "fetch failed")
+        }
     }
-    Report {
+    let report = Report {
         name: feed.name.clone(),
         url: feed.url.clone(),
         result,
         elapsed,
+    };
+    ctx.metrics
+        .record(&report, stage.status, fetch_time, stage.parse_time);
+    report
+}
+
+/// The fetch and parse of [`ingest_one`], without storing.
+async fn fetch_and_parse(job: &Job, ctx: &Context, now: DateTime<Utc>) -> Stage {
+    let feed = &job.feed;
+    // A server whose 304s were caught hiding changes gets no validators.
+    let send_validators = !feed.no_validators;
+    let request = fetch::Request {
+        url: &feed.url,
+        etag: feed.etag.as_deref().filter(|_| send_validators),
+        last_modified: feed.last_modified.as_deref().filter(|_| send_validators),
+    };
+    let unconditional = request.etag.is_none() && request.last_modified.is_none();
+    let mut stage = Stage {
+        outcome: Outcome::NotModified {
+            status: 304,
+            moved_to: None,
+        },
+        status: None,
+        warnings: Vec::new(),
+        entries: 0,
+        bytes: None,
+        body_hash: None,
+        unconditional,
+        no_validators: None,
+        malformed: false,
+        hints: Hints::default(),
+        last: LastOutcome::NotModified,
+        new_times: Vec::new(),
+        parse_time: Duration::ZERO,
+    };
+    let doc = match ctx.fetcher.fetch(&request).await {
+        Ok(Response::NotModified { moved_to, cache }) => {
+            stage.status = Some(304);
+            stage.hints = http_hints(&cache, now);
+            let verify = feed.body_hash.is_some()
+                && feed
+                    .last_full_fetch_at
+                    .is_none_or(|t| now - t > VERIFY_EVERY);
+            if !verify {
+                stage.outcome = Outcome::NotModified {
+                    status: 304,
+                    moved_to,
+                };
+                return stage;
+            }
+            // Once a day, check that "not modified" is true: fetch the whole
+            // document and compare it with the last one stored.
+            let url = moved_to.as_deref().unwrap_or(&feed.url);
+            let full = fetch::Request {
+                url,
+                ..Default::default()
+            };
+            match ctx.fetcher.fetch(&full).await {
+                Ok(Response::Document(mut doc)) => {
+                    stage.unconditional = true;
+                    let hash = sha256_hex(&doc.body);
+                    if feed.body_hash.as_deref() != Some(hash.as_str()) {
+                        warn!(
+                            feed = %feed.name, url = %feed.url,
+                            "the server answered 304 Not Modified to a changed feed: no more validators for it"
+                        );
+                        stage.no_validators = Some(true);
+                    }
+                    doc.moved_to = doc.moved_to.or(moved_to);
+                    doc
+                }
+                // The check failed for its own reasons: the 304 stands.
+                _ => {
+                    stage.outcome = Outcome::NotModified {
+                        status: 304,
+                        moved_to,
+                    };
+                    return stage;
+                }
+            }
+        }
+        Ok(Response::Document(doc)) => doc,
+        Err(e) => {
+            stage.status = e.status();
+            stage.last = match &e {
+                FetchError::Status { status: 410, .. } => LastOutcome::Gone,
+                FetchError::Status {
+                    retry_after: Some(ra),
+                    ..
+                } => {
+                    let wait = scheduler::parse_retry_after(ra, now);
+                    if let Some(wait) = wait {
+                        // The site asked everyone to slow down, not only this feed.
+                        ctx.limiter.pause_site(&feed.url, wait);
+                    }
+                    LastOutcome::Failure { retry_after: wait }
+                }
+                _ => LastOutcome::Failure { retry_after: None },
+            };
+            stage.outcome = failed(e.status(), e.to_string());
+            return stage;
+        }
+    };
+    parse_document(job, doc, now, stage).await
+}
+
+/// Parses a fetched document on the blocking pool and fills the stage.
+async fn parse_document(job: &Job, doc: Document, now: DateTime<Utc>, mut stage: Stage) -> Stage {
+    let status = doc.status;
+    stage.status = Some(status);
+    stage.bytes = Some(doc.body.len() as u64);
+    stage.hints = http_hints(&doc.cache, now);
+    let tz = job.timezone;
+    let parse_started = Instant::now();
+    // Parsing is CPU work: keep it off the async threads.
+    let parsed = tokio::task::spawn_blocking(move || {
+        let hash = sha256_hex(&doc.body);
+        let result = parse::parse(&parse::Input {
+            bytes: &doc.body,
+            url: Some(&doc.final_url),
+            content_type: doc.content_type.as_deref(),
+            timezone: tz,
+            now,
+        });
+        (result, doc, hash)
+    })
+    .await;
+    stage.parse_time = parse_started.elapsed();
+    match parsed {
+        Ok((Ok(parsed), doc, hash)) => {
+            stage.entries = parsed.articles.len();
+            stage.malformed = parsed.malformed();
+            stage.body_hash = Some(hash);
+            stage.last = LastOutcome::Success;
+            stage.new_times = parsed.articles.iter().filter_map(|a| a.published).collect();
+            stage.warnings = parsed.warnings;
+            stage.outcome = Outcome::Fetched {
+                status,
+                moved_to: doc.moved_to,
+                etag: doc.etag,
+                last_modified: doc.last_modified,
+                feed: parsed.feed,
+                articles: parsed.articles,
+            };
+        }
+        Ok((Err(e), _, _)) => {
+            stage.last = LastOutcome::Failure { retry_after: None };
+            stage.outcome = failed(Some(status), e.to_string());
+        }
+        Err(e) => {
+            stage.last = LastOutcome::Failure { retry_after: None };
+            stage.outcome = failed(Some(status), format!("parser crashed: {e}"));
+        }
     }
+    stage
+}
+
+/// The floors an HTTP answer sets on the next fetch.
+fn http_hints(cache: &fetch::CacheHeaders, now: DateTime<Utc>) -> Hints {
+    Hints {
+        max_age: cache
+            .cache_control
+            .as_deref()
+            .and_then(scheduler::parse_cache_control_max_age),
+        expires: cache
+            .expires
+            .as_deref()
+            .and_then(scheduler::parse_http_date)
+            .filter(|t| *t > now),
+        ..Hints::default()
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 fn failed(status: Option<u16>, error: String) -> Outcome {
     Outcome::Failed { status, error }
-}
-
-/// One semaphore per host, made on first use.
-struct HostLimits {
-    per_host: usize,
-    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
-}
-
-impl HostLimits {
-    fn new(per_host: usize) -> HostLimits {
-        HostLimits {
-            per_host,
-            hosts: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn get(&self, url: &str) -> Arc<Semaphore> {
-        let host = url::Url::parse(url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-            .unwrap_or_default();
-        // The lock is only held for a map lookup, never across an await.
-        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
-        hosts
-            .entry(host)
-            .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
-            .clone()
-    }
 }
 
 /// The single database writer: a thread that owns the [`Store`]. It commits

@@ -22,4 +22,7 @@ pub mod parse;
 pub mod dedupe;
 pub mod store;
 pub mod ingest;
+pub mod metrics;
+pub mod daemon;
+pub mod admin;
 pub mod cli;

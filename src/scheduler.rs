@@ -49,6 +49,9 @@ pub struct Policy {
     pub max_interval: Duration,
     /// Spread of each wait as a fraction of it: 0.1 is ±10 %.
     pub jitter: f64,
+    /// The interval of an unconfigured feed with too little history to
+    /// judge its publishing rate (`[daemon] default_interval`).
+    pub initial_interval: Duration,
 }
 
 impl Default for Policy {
@@ -57,6 +60,7 @@ impl Default for Policy {
             min_interval: Duration::from_secs(5 * 60),
             max_interval: Duration::from_secs(24 * 60 * 60),
             jitter: 0.1,
+            initial_interval: NO_DATA_INTERVAL,
         }
     }
 }
@@ -109,7 +113,7 @@ pub enum LastOutcome {
     Gone,
 }
 
-/// The interval of a feed with too little history to judge (fewer than
+/// The default [`Policy::initial_interval`]: the interval of a feed with too little history to judge (fewer than
 /// [`MIN_TIMES`] distinct publish times): hourly is frequent enough for a news
 /// feed to be caught up within the hour, and rare enough that a thousand new
 /// feeds cost a request every few seconds.
@@ -248,7 +252,11 @@ pub fn adaptive_interval(publish_times: &[DateTime<Utc>], policy: &Policy) -> Du
     times.dedup();
     times.truncate(RECENT_GAPS + 1);
     if times.len() < MIN_TIMES {
-        return bound(NO_DATA_INTERVAL, policy.min_interval, policy.max_interval);
+        return bound(
+            policy.initial_interval,
+            policy.min_interval,
+            policy.max_interval,
+        );
     }
     let mut gaps: Vec<Duration> = times
         .windows(2)

@@ -71,7 +71,7 @@ pub(super) fn by_name(conn: &Connection, name: &str) -> Result<Option<FeedRow>, 
     Ok(stmt.query_row([name], from_row).optional()?)
 }
 
-fn by_id(conn: &Connection, id: i64) -> Result<FeedRow, StoreError> {
+pub(super) fn by_id(conn: &Connection, id: i64) -> Result<FeedRow, StoreError> {
     let mut stmt = conn.prepare_cached(concat!(select_feed!(), " WHERE id = ?1"))?;
     Ok(stmt.query_row([id], from_row)?)
 }

@@ -346,6 +346,10 @@ impl Store {
     }
 
     /// The feed of this name, if the database knows it.
+    pub fn feed_by_id(&self, id: i64) -> Result<FeedRow, StoreError> {
+        feeds::by_id(&self.conn, id)
+    }
+
     pub fn feed_by_name(&self, name: &str) -> Result<Option<FeedRow>, StoreError> {
         feeds::by_name(&self.conn, name)
     }
