@@ -19,7 +19,7 @@ fn parse_prints_one_json_object_per_entry_in_feed_order() {
         &[
             item(
                 "1",
-                "First &amp; <b>best</b>",
+                "First &amp;amp; &lt;b&gt;best&lt;/b&gt;",
                 "/a?utm_source=x",
                 "<p>One.</p><p>Two.</p>",
             ),

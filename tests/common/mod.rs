@@ -289,7 +289,20 @@ impl Trawl {
     /// (each a TOML `[[feed]]` body).
     pub fn new(daemon: &str, feeds: &[String]) -> Trawl {
         let dir = tempfile::tempdir().unwrap();
-        let mut text = format!("[daemon]\nconnect_timeout = \"2s\"\ntimeout = \"5s\"\n{daemon}\n");
+        // Short timeouts for tests, unless the test sets its own.
+        let mut text = String::from("[daemon]\n");
+        for default in ["connect_timeout = \"2s\"", "timeout = \"5s\""] {
+            let key = default.split(' ').next().unwrap_or_default();
+            if !daemon
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{key} ")))
+            {
+                text.push_str(default);
+                text.push('\n');
+            }
+        }
+        text.push_str(daemon);
+        text.push('\n');
         for f in feeds {
             text.push_str("\n[[feed]]\n");
             text.push_str(f);
