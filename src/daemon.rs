@@ -149,7 +149,10 @@ impl Daemon {
             // Wake for the next due feed, unless every slot is taken (a
             // finished task wakes the loop then) or the claim just filled up.
             let mut wake = now + MAX_SLEEP;
-            if let Some(due) = self.next_due().filter(|_| !claimed) {
+            if let Some(due) = self
+                .next_due()
+                .filter(|_| !claimed && !self.ctx.outage.paused())
+            {
                 wake = wake.min(due);
             }
             wake = wake.min(next_status);
@@ -187,6 +190,10 @@ impl Daemon {
         let free = capacity.saturating_sub(inflight.len());
         if free == 0 {
             return true;
+        }
+        // Our network looks down: wait rather than fail every feed in turn.
+        if self.ctx.outage.paused() {
+            return false;
         }
         let owner = self.owner.clone();
         let lease = self.lease();
@@ -329,7 +336,10 @@ impl Daemon {
                             warn!("SIGHUP: a changed [daemon] listen takes effect at restart");
                         }
                         match Context::new(&new, self.ctx.writer.clone(), self.metrics.clone()) {
-                            Ok(ctx) => self.ctx = ctx,
+                            Ok(mut ctx) => {
+                                ctx.outage = self.ctx.outage.clone();
+                                self.ctx = ctx;
+                            }
                             Err(e) => error!("SIGHUP: keeping the old HTTP settings: {e:#}"),
                         }
                         self.config = new;

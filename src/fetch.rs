@@ -125,6 +125,9 @@ pub enum FetchError {
     TooLarge { limit: u64 },
     #[error("timed out after {}s (whole fetch, body included)", .0.as_secs_f64())]
     Timeout(Duration),
+    /// DNS, TCP or TLS failed: no answer came from the server at all.
+    #[error("{0}")]
+    Connect(String),
     #[error("{0}")]
     Network(String),
     #[error("cannot read {path}: {source}")]
@@ -143,6 +146,12 @@ fn reason_suffix(status: u16) -> String {
 }
 
 impl FetchError {
+    /// True when the server was never reached: the kind of failure that,
+    /// when nearly every feed has it at once, is our network's fault.
+    pub fn is_connect(&self) -> bool {
+        matches!(self, FetchError::Connect(_))
+    }
+
     /// The HTTP status that ended the fetch, if an answer came.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -338,7 +347,8 @@ fn header(h: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
 /// Describes a transport error by its cause chain: reqwest's top-level
 /// message alone ("error sending request") says nothing useful.
 fn network_error(e: reqwest::Error) -> FetchError {
-    let mut msg = if e.is_connect() {
+    let connect = e.is_connect();
+    let mut msg = if connect {
         "connect failed".to_string()
     } else if e.is_body() || e.is_decode() {
         "reading the body failed".to_string()
@@ -357,5 +367,9 @@ fn network_error(e: reqwest::Error) -> FetchError {
         last = text;
         source = s.source();
     }
-    FetchError::Network(msg)
+    if connect {
+        FetchError::Connect(msg)
+    } else {
+        FetchError::Network(msg)
+    }
 }

@@ -70,6 +70,7 @@ pub struct Context {
     pub limiter: Limiter,
     pub policy: Policy,
     pub metrics: Arc<Metrics>,
+    pub outage: Arc<Outage>,
 }
 
 impl Context {
@@ -90,7 +91,118 @@ impl Context {
                 ..Policy::default()
             },
             metrics,
+            outage: Arc::new(Outage::default()),
         })
+    }
+}
+
+/// How far back [`Outage`] looks.
+const OUTAGE_WINDOW: Duration = Duration::from_secs(60);
+/// How many fetches it needs to see before judging.
+const OUTAGE_MIN_FETCHES: usize = 10;
+/// The share of them failing to connect that means our network is down.
+const OUTAGE_SHARE: f64 = 0.9;
+/// How long the daemon stops starting fetches once it concludes that.
+pub const OUTAGE_PAUSE: Duration = Duration::from_secs(60);
+
+/// Notices when nearly every fetch in a short window fails before reaching
+/// its server: then it is trawl's network that is down, and those failures
+/// are not the feeds' fault.
+#[derive(Default)]
+pub struct Outage {
+    state: std::sync::Mutex<OutageState>,
+}
+
+struct Seen {
+    at: Instant,
+    feed_id: i64,
+    failed: bool,
+    /// Counted against its feed as a failure (and not yet taken back).
+    counted: bool,
+}
+
+#[derive(Default)]
+struct OutageState {
+    /// Fetches of the window, oldest first.
+    recent: std::collections::VecDeque<Seen>,
+    down_until: Option<Instant>,
+}
+
+impl Outage {
+    /// Records one fetch's fate; true while the network is judged down. On
+    /// the turn to "down", the failures of the window already counted
+    /// against their feeds are taken back through the writer.
+    pub fn record(&self, feed_id: i64, connect_failure: bool, writer: &Writer) -> bool {
+        self.record_at(Instant::now(), feed_id, connect_failure, writer)
+    }
+
+    fn record_at(&self, now: Instant, feed_id: i64, failed: bool, writer: &Writer) -> bool {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while st
+            .recent
+            .front()
+            .is_some_and(|s| now.duration_since(s.at) > OUTAGE_WINDOW)
+        {
+            st.recent.pop_front();
+        }
+        let mut seen = Seen {
+            at: now,
+            feed_id,
+            failed,
+            counted: failed,
+        };
+        if !failed {
+            st.recent.push_back(seen);
+            if st.down_until.take().is_some() {
+                info!("the network is back: fetching again");
+            }
+            return false;
+        }
+        if st.down_until.is_some_and(|until| now < until) {
+            seen.counted = false;
+            st.recent.push_back(seen);
+            return true;
+        }
+        let total = st.recent.len() + 1;
+        let failures = st.recent.iter().filter(|s| s.failed).count() + 1;
+        if total < OUTAGE_MIN_FETCHES || (failures as f64) < OUTAGE_SHARE * total as f64 {
+            st.recent.push_back(seen);
+            return false;
+        }
+        // Down. This fetch is deferred by the caller; the failures of the
+        // window that were counted against their feeds are taken back.
+        seen.counted = false;
+        st.recent.push_back(seen);
+        if st.down_until.is_none() {
+            warn!(
+                failures,
+                total,
+                "nearly every fetch fails to connect: trawl's network looks down; \
+                 pausing {}s, these failures are not counted against the feeds",
+                OUTAGE_PAUSE.as_secs()
+            );
+        }
+        st.down_until = Some(now + OUTAGE_PAUSE);
+        let mut ids = Vec::new();
+        for s in st.recent.iter_mut().filter(|s| s.counted) {
+            s.counted = false;
+            ids.push(s.feed_id);
+        }
+        if !ids.is_empty() {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                if let Err(e) = writer.run(move |s| s.forgive(&ids)).await {
+                    warn!(error = %e, "cannot take back the outage's failures");
+                }
+            });
+        }
+        true
+    }
+
+    /// True while new fetches should wait for the network to come back.
+    pub fn paused(&self) -> bool {
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.down_until.is_some_and(|until| Instant::now() < until)
     }
 }
 
@@ -223,6 +335,8 @@ struct Stage {
     last: LastOutcome,
     new_times: Vec<DateTime<Utc>>,
     parse_time: Duration,
+    /// The fetch failed before any answer came (DNS, connect, TLS).
+    connect_failure: bool,
 }
 
 /// Fetches, parses and stores one feed, and schedules its next fetch. The
@@ -258,14 +372,32 @@ pub async fn ingest_one(job: Job, ctx: &Context) -> Report {
     // 410: disabled, so the time does not matter; the store clears it.
     .unwrap_or(fetched_at + chrono::Duration::days(365));
 
+    // Nearly every fetch failing to connect at once is our network's fault,
+    // not the feeds': such failures are recorded but not counted.
+    let mut stage = stage;
+    let mut next_fetch_at = next_fetch_at;
+    if let Outcome::Failed { error, .. } = &stage.outcome
+        && stage.connect_failure
+    {
+        if ctx.outage.record(feed.id, true, &ctx.writer) {
+            stage.outcome = Outcome::Deferred {
+                error: format!("not counted, trawl's network looked down: {error}"),
+            };
+            next_fetch_at = fetched_at
+                + chrono::Duration::from_std(OUTAGE_PAUSE).unwrap_or_default()
+                    * (1 + (scheduler::random_fraction(feed.id, fetched_at) * 2.0) as i32);
+        }
+    } else if stage.status.is_some() {
+        ctx.outage.record(feed.id, false, &ctx.writer);
+    }
     let moved_to = match &stage.outcome {
         Outcome::Fetched { moved_to, .. } | Outcome::NotModified { moved_to, .. } => {
             moved_to.clone()
         }
-        Outcome::Failed { .. } => None,
+        Outcome::Failed { .. } | Outcome::Deferred { .. } => None,
     };
     let error = match &stage.outcome {
-        Outcome::Failed { error, .. } => Some(error.clone()),
+        Outcome::Failed { error, .. } | Outcome::Deferred { error } => Some(error.clone()),
         _ => None,
     };
     let not_modified = matches!(stage.outcome, Outcome::NotModified { .. });
@@ -345,6 +477,7 @@ async fn fetch_and_parse(job: &Job, ctx: &Context, now: DateTime<Utc>) -> Stage 
         last: LastOutcome::NotModified,
         new_times: Vec::new(),
         parse_time: Duration::ZERO,
+        connect_failure: false,
     };
     let doc = match ctx.fetcher.fetch(&request).await {
         Ok(Response::NotModified { moved_to, cache }) => {
@@ -395,6 +528,7 @@ async fn fetch_and_parse(job: &Job, ctx: &Context, now: DateTime<Utc>) -> Stage 
         Ok(Response::Document(doc)) => doc,
         Err(e) => {
             stage.status = e.status();
+            stage.connect_failure = e.is_connect();
             stage.last = match &e {
                 FetchError::Status { status: 410, .. } => LastOutcome::Gone,
                 FetchError::Status {
@@ -608,5 +742,100 @@ impl WriterThread {
         self.thread
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer over a fresh database with `n` feeds, each failed once.
+    fn writer_with_failed_feeds(n: i64) -> (Writer, WriterThread) {
+        let mut store = Store::open_in_memory().unwrap();
+        for i in 1..=n {
+            let row = store
+                .ensure_feed(&format!("f{i}"), &format!("https://f{i}.example/feed"))
+                .unwrap();
+            store
+                .commit(&[FeedUpdate {
+                    feed_id: row.id,
+                    fetched_at: Utc::now(),
+                    next_fetch_at: Utc::now(),
+                    outcome: Outcome::Failed {
+                        status: None,
+                        error: "connect failed".into(),
+                    },
+                    bytes: None,
+                    duration_ms: 1,
+                    body_hash: None,
+                    unconditional: true,
+                    no_validators: None,
+                    malformed: false,
+                }])
+                .unwrap();
+        }
+        Writer::spawn(store)
+    }
+
+    #[tokio::test]
+    async fn an_outage_is_declared_when_nearly_every_fetch_fails_to_connect() {
+        let (writer, thread) = writer_with_failed_feeds(12);
+        let outage = Outage::default();
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_millis(s * 100);
+        // One success among the first ten: 90 % is the threshold, so the
+        // tenth fetch (9 failures of 10) turns it.
+        assert!(!outage.record_at(at(0), 1, false, &writer));
+        for i in 2..=9 {
+            assert!(
+                !outage.record_at(at(i), i as i64, true, &writer),
+                "fetch {i}"
+            );
+        }
+        assert!(outage.record_at(at(10), 10, true, &writer), "declared down");
+        assert!(outage.record_at(at(11), 11, true, &writer), "stays down");
+        // A success ends it at once.
+        assert!(!outage.record_at(at(12), 12, false, &writer));
+        assert!(!outage.paused());
+
+        // The failures counted before it was declared were taken back (by
+        // a task of their own: let it queue its write first).
+        tokio::task::yield_now().await;
+        let failures = writer
+            .run(|s| {
+                Ok(s.feeds()?
+                    .iter()
+                    .map(|f| (f.name.clone(), f.consecutive_failures))
+                    .collect::<Vec<_>>())
+            })
+            .await
+            .unwrap();
+        for (name, n) in &failures {
+            let forgiven =
+                ["f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9"].contains(&name.as_str());
+            assert_eq!(*n, if forgiven { 0 } else { 1 }, "{name}: {failures:?}");
+        }
+        drop(writer);
+        thread.finish();
+    }
+
+    #[tokio::test]
+    async fn scattered_failures_are_no_outage() {
+        let (writer, thread) = writer_with_failed_feeds(1);
+        let outage = Outage::default();
+        let t0 = Instant::now();
+        for i in 0..40u64 {
+            // Every fourth fetch fails: feeds being broken, not the network.
+            let failed = i % 4 == 0;
+            let at = t0 + Duration::from_millis(i * 100);
+            assert!(!outage.record_at(at, 1, failed, &writer), "fetch {i}");
+        }
+        // Failures spread wider than the window never add up either.
+        for i in 0..20u64 {
+            let at = t0 + Duration::from_secs(100 + i * 61);
+            assert!(!outage.record_at(at, 1, true, &writer), "lone failure {i}");
+        }
+        drop(writer);
+        thread.finish();
     }
 }

@@ -276,6 +276,33 @@ pub(super) fn record_failure(
     one_row(changed, id)
 }
 
+/// A failure that is not the feed's: retried at `next_fetch_at`, the
+/// failure count and status untouched.
+pub(super) fn record_deferred(
+    conn: &Connection,
+    id: i64,
+    t: &FetchTimes,
+    error: &str,
+) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE feeds SET last_fetch_at = ?2, next_fetch_at = ?3, last_error = ?4 WHERE id = ?1",
+        )?
+        .execute(params![id, t.fetched_at, t.next_fetch_at, error])?;
+    one_row(changed, id)
+}
+
+/// See [`super::Store::forgive`].
+pub(super) fn forgive(conn: &Connection, ids: &[i64]) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE feeds SET consecutive_failures = max(consecutive_failures - 1, 0) WHERE id = ?1",
+    )?;
+    for id in ids {
+        stmt.execute([id])?;
+    }
+    Ok(())
+}
+
 /// A fetched document: new validators (absent ones clear the old), the
 /// feed's own title and site when it gives them, and its new URL after a
 /// permanent redirect, unless another feed already has that URL.

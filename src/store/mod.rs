@@ -183,6 +183,9 @@ pub enum Outcome {
         status: Option<u16>,
         error: String,
     },
+    /// A failure that is not the feed's fault (our own network was down):
+    /// recorded and retried soon, but not counted against the feed.
+    Deferred { error: String },
 }
 
 /// What committing one feed's articles did.
@@ -346,6 +349,17 @@ impl Store {
     }
 
     /// The feed of this name, if the database knows it.
+    /// Takes back one counted failure from each feed in `ids`: they failed
+    /// while trawl's own network was down, which is not their fault.
+    pub fn forgive(&mut self, ids: &[i64]) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        feeds::forgive(&tx, ids)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     pub fn feed_by_id(&self, id: i64) -> Result<FeedRow, StoreError> {
         feeds::by_id(&self.conn, id)
     }
@@ -521,6 +535,10 @@ fn commit_one(conn: &Connection, update: &FeedUpdate) -> Result<Counts, StoreErr
         Outcome::Failed { status, error } => {
             feeds::record_failure(conn, update.feed_id, &times, *status, error)?;
             (*status, Some(error.as_str()), Counts::default())
+        }
+        Outcome::Deferred { error } => {
+            feeds::record_deferred(conn, update.feed_id, &times, error)?;
+            (None, Some(error.as_str()), Counts::default())
         }
         Outcome::Fetched {
             status,
