@@ -49,6 +49,8 @@ pub struct DaemonConfig {
     pub shutdown_timeout: Duration,
     /// Address of the admin listener (`/healthz`, `/metrics`, fetch triggers); off when `None`.
     pub listen: Option<std::net::SocketAddr>,
+    /// Bearer token the admin listener requires; needed to listen beyond loopback.
+    pub admin_token: Option<String>,
 }
 
 /// One `[[feed]]`.
@@ -105,6 +107,7 @@ impl Default for DaemonConfig {
             per_host_gap: Duration::from_millis(500),
             shutdown_timeout: Duration::from_secs(10),
             listen: None,
+            admin_token: None,
         }
     }
 }
@@ -323,6 +326,7 @@ impl Section {
                 "per_host_gap",
                 "shutdown_timeout",
                 "listen",
+                "admin_token",
             ],
             Section::Feed => &["name", "url", "interval", "timezone", "tags", "enabled"],
         }
@@ -465,6 +469,9 @@ fn read_daemon(table: &DeTable, daemon: &mut DaemonConfig, problems: &mut Proble
                         ),
                     }
                 }
+            }
+            "admin_token" => {
+                daemon.admin_token = read_text(value, key_here, problems).map(str::to_string)
             }
             _ => unknown_key(key, Section::Daemon, problems),
         }
@@ -1059,7 +1066,7 @@ url = "file:///tmp/feed.xml"
                 "config/trawl.toml:2: unknown key \"timezone\" in [daemon] (expected one of \
                database, concurrency, per_host_concurrency, connect_timeout, timeout, \
                max_feed_bytes, user_agent, default_interval, min_interval, max_interval, per_host_gap, \
-               shutdown_timeout, listen); top-level keys must come \
+               shutdown_timeout, listen, admin_token); top-level keys must come \
                before the first [table]",
             ],
         );
