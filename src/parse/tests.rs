@@ -1,0 +1,669 @@
+//! Normalization rules, one table per field: feed document in, field out.
+
+use chrono::{TimeZone, Utc};
+use chrono_tz::Tz;
+
+use super::*;
+
+const FEED_URL: &str = "https://example.com/feed.xml";
+
+fn run(bytes: &[u8], content_type: Option<&str>, timezone: Tz) -> Result<Parsed, ParseError> {
+    parse(&Input {
+        bytes,
+        url: Some(FEED_URL),
+        content_type,
+        timezone,
+        now: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+    })
+}
+
+fn feed(doc: &str) -> Parsed {
+    run(doc.as_bytes(), None, chrono_tz::UTC).unwrap_or_else(|e| panic!("{e}: {doc}"))
+}
+
+/// The one article of `doc`.
+fn article(doc: &str) -> Article {
+    let mut p = feed(doc);
+    assert_eq!(p.articles.len(), 1, "{doc}");
+    p.articles.remove(0)
+}
+
+/// An RSS 2.0 document with `item` as its only item.
+fn rss(item: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"
+     xmlns:content="http://purl.org/rss/1.0/modules/content/"
+     xmlns:media="http://search.yahoo.com/mrss/">
+<channel><title>Feed</title><link>https://example.com/</link>
+<item>{item}</item>
+</channel></rss>"#
+    )
+}
+
+/// An Atom document with `entry` as its only entry.
+fn atom(entry: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">
+<title>Feed</title><id>urn:feed</id><updated>2024-01-01T00:00:00Z</updated>
+<link href="https://example.com/"/>
+<entry>{entry}</entry>
+</feed>"#
+    )
+}
+
+#[test]
+fn urls() {
+    let cases = [
+        (
+            rss("<link>/a/b?id=1</link>"),
+            Some("https://example.com/a/b?id=1"),
+        ),
+        (
+            rss(
+                "<link>https://Example.COM:443/x?utm_source=rss&amp;id=2&amp;utm_medium=feed#top</link>",
+            ),
+            Some("https://example.com/x?id=2"),
+        ),
+        (
+            // xml:base on the channel wins over the feed URL.
+            r#"<rss version="2.0"><channel xml:base="https://news.example.org/world/">
+               <item><link>story.html</link></item></channel></rss>"#
+                .to_string(),
+            Some("https://news.example.org/world/story.html"),
+        ),
+        (
+            atom(r#"<id>1</id><title>t</title><link rel="alternate" href="/e/1"/>"#),
+            Some("https://example.com/e/1"),
+        ),
+        (
+            atom(
+                r#"<id>1</id><title>t</title><link rel="enclosure" href="/a.mp3"/>
+                <link href="/e/2"/>"#,
+            ),
+            Some("https://example.com/e/2"),
+        ),
+        // No link: an RSS guid that is a URL stands in for it.
+        (
+            rss("<guid>https://example.com/p/9</guid>"),
+            Some("https://example.com/p/9"),
+        ),
+        (rss("<guid>tag:example.com,2024:9</guid>"), None),
+    ];
+    for (doc, want) in cases {
+        assert_eq!(article(&doc).url.as_deref(), want, "{doc}");
+    }
+}
+
+#[test]
+fn relative_links_without_a_feed_url_use_the_self_link() {
+    let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>F</title>
+        <link rel="self" href="https://example.net/blog/index.atom"/>
+        <entry><id>1</id><title>t</title><link href="/blog/1"/></entry></feed>"#;
+    let p = parse(&Input {
+        bytes: doc.as_bytes(),
+        url: None,
+        content_type: None,
+        timezone: chrono_tz::UTC,
+        now: Utc::now(),
+    })
+    .unwrap();
+    assert_eq!(
+        p.articles[0].url.as_deref(),
+        Some("https://example.net/blog/1")
+    );
+}
+
+#[test]
+fn titles() {
+    let cases = [
+        (
+            rss("<title>  Fed\n holds   rates </title>"),
+            "Fed holds rates",
+        ),
+        (
+            rss("<title>Q&amp;amp;A: &lt;b&gt;Fed&lt;/b&gt; holds</title>"),
+            "Q&A: Fed holds",
+        ),
+        (
+            rss("<title><![CDATA[<em>Breaking</em>: x]]></title>"),
+            "Breaking: x",
+        ),
+        (rss("<title>caf&amp;eacute; a &lt; b</title>"), "café a < b"),
+        (
+            atom(r#"<id>1</id><title type="html">Q&amp;amp;A: &lt;b&gt;Fed&lt;/b&gt;</title>"#),
+            "Q&A: Fed",
+        ),
+        // Atom text is text: what looks like markup is kept.
+        (
+            atom(r#"<id>1</id><title type="text">a &lt;b&gt; &amp;amp; c</title>"#),
+            "a <b> &amp; c",
+        ),
+        (
+            atom(
+                r#"<id>1</id><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">A <b>bold</b> move</div></title>"#,
+            ),
+            "A bold move",
+        ),
+        (rss("<link>https://example.com/1</link>"), ""),
+    ];
+    for (doc, want) in cases {
+        assert_eq!(article(&doc).title, want, "{doc}");
+    }
+}
+
+#[test]
+fn authors() {
+    let cases = [
+        (rss("<author>By Liu Yisi</author>"), vec!["Liu Yisi"]),
+        (rss("<dc:creator>Jane Doe</dc:creator>"), vec!["Jane Doe"]),
+        (
+            rss(
+                "<dc:creator>by Jane Doe</dc:creator><dc:creator>John Roe</dc:creator><dc:creator>Jane Doe</dc:creator>",
+            ),
+            vec!["Jane Doe", "John Roe"],
+        ),
+        (
+            rss("<author>jane@example.com (Jane Doe)</author>"),
+            vec!["Jane Doe"],
+        ),
+        (
+            rss("<author>Jane Doe (jane@example.com)</author>"),
+            vec!["Jane Doe"],
+        ),
+        (rss("<author>jane@example.com</author>"), vec![]),
+        (rss("<dc:creator>  </dc:creator>"), vec![]),
+        (
+            atom("<id>1</id><title>t</title><author><name>BY Ann Lee</name></author>"),
+            vec!["Ann Lee"],
+        ),
+        // Not a byline.
+        (
+            rss("<dc:creator>Byron Katie</dc:creator>"),
+            vec!["Byron Katie"],
+        ),
+    ];
+    for (doc, want) in cases {
+        assert_eq!(article(&doc).authors, want, "{doc}");
+    }
+}
+
+#[test]
+fn entries_without_authors_take_the_feeds() {
+    let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>F</title>
+        <author><name>Desk</name></author>
+        <entry><id>1</id><title>a</title></entry>
+        <entry><id>2</id><title>b</title><author><name>Ann</name></author></entry></feed>"#;
+    let names: Vec<Vec<String>> = feed(doc).articles.into_iter().map(|a| a.authors).collect();
+    assert_eq!(names, [vec!["Desk"], vec!["Ann"]]);
+}
+
+#[test]
+fn dates() {
+    let shanghai: Tz = "Asia/Shanghai".parse().unwrap();
+    let cases = [
+        (
+            rss("<pubDate>2024-04-17 10:03:49</pubDate>"),
+            shanghai,
+            Some("2024-04-17T02:03:49Z"),
+            None,
+        ),
+        (
+            rss("<pubDate>Wed, 17 Apr 2024 10:03:49 +0800</pubDate>"),
+            shanghai,
+            Some("2024-04-17T02:03:49Z"),
+            None,
+        ),
+        (
+            rss("<dc:date>2024-04-17T10:03:49+08:00</dc:date>"),
+            chrono_tz::UTC,
+            Some("2024-04-17T02:03:49Z"),
+            None,
+        ),
+        (rss("<title>undated</title>"), chrono_tz::UTC, None, None),
+        (
+            atom(
+                "<id>1</id><title>t</title><published>2024-04-17T10:00:00Z</published><updated>2024-04-18T10:00:00Z</updated>",
+            ),
+            chrono_tz::UTC,
+            Some("2024-04-17T10:00:00Z"),
+            Some("2024-04-18T10:00:00Z"),
+        ),
+        // Only <updated>: it is the publication date too.
+        (
+            atom("<id>1</id><title>t</title><updated>2024-04-18T10:00:00Z</updated>"),
+            chrono_tz::UTC,
+            Some("2024-04-18T10:00:00Z"),
+            Some("2024-04-18T10:00:00Z"),
+        ),
+    ];
+    for (doc, tz, published, updated) in cases {
+        let a = run(doc.as_bytes(), None, tz).unwrap().articles.remove(0);
+        assert_eq!(
+            a.published.as_ref().map(format_time).as_deref(),
+            published,
+            "{doc}"
+        );
+        assert_eq!(
+            a.updated.as_ref().map(format_time).as_deref(),
+            updated,
+            "{doc}"
+        );
+    }
+}
+
+#[test]
+fn gbk_served_as_gb2312() {
+    let doc =
+        rss("<title>中国经济：央行维持利率不变</title><description>记者 刘一思</description>");
+    let doc = doc.replace(
+        "<?xml version=\"1.0\"?>",
+        "<?xml version=\"1.0\" encoding=\"gb2312\"?>",
+    );
+    let (bytes, _, bad) = encoding_rs::GBK.encode(&doc);
+    assert!(!bad);
+    let p = run(
+        &bytes,
+        Some("application/rss+xml; charset=gb2312"),
+        chrono_tz::UTC,
+    )
+    .unwrap();
+    assert_eq!(p.articles[0].title, "中国经济：央行维持利率不变");
+    assert_eq!(p.articles[0].summary.as_deref(), Some("记者 刘一思"));
+}
+
+#[test]
+fn guids() {
+    // As the feed gives it.
+    assert_eq!(
+        article(&rss("<guid isPermaLink=\"false\"> 42 </guid>")).guid,
+        "42"
+    );
+    assert_eq!(
+        article(&atom("<id>urn:x:1</id><title>t</title>")).guid,
+        "urn:x:1"
+    );
+
+    // Without one: derived from link, title and date, the same every time.
+    let doc = rss(
+        "<title>T</title><link>https://example.com/a?utm_source=x</link><pubDate>Wed, 17 Apr 2024 10:03:49 GMT</pubDate>",
+    );
+    let first = article(&doc).guid;
+    assert!(first.starts_with("trawl:"), "{first}");
+    assert_eq!(article(&doc).guid, first);
+    // Tracking parameters are not part of it.
+    let clean = doc.replace("?utm_source=x", "");
+    assert_eq!(article(&clean).guid, first);
+    // Another title is another entry.
+    assert_ne!(article(&doc.replace("<title>T<", "<title>U<")).guid, first);
+
+    // Two entries with neither link nor title get different ids.
+    let p = feed(&rss(
+        "<description>one</description></item><item><description>two</description>",
+    ));
+    assert_ne!(p.articles[0].guid, p.articles[1].guid);
+}
+
+#[test]
+fn content_and_summary() {
+    // (document, summary, content_html, content_text)
+    let cases = [
+        (
+            rss(
+                "<description>&lt;p&gt;One&lt;/p&gt;&lt;p&gt;Two &amp;amp; three&lt;/p&gt;</description>",
+            ),
+            Some("One\n\nTwo & three"),
+            Some("<p>One</p><p>Two &amp; three</p>"),
+            Some("One\n\nTwo & three"),
+        ),
+        (
+            rss(
+                r#"<description>Short</description><content:encoded><![CDATA[<p>Long <img src="/i.png" onerror="alert(1)"></p><script>alert(1)</script>]]></content:encoded><link>https://example.com/news/1</link>"#,
+            ),
+            Some("Short"),
+            Some(r#"<p>Long <img src="https://example.com/i.png"></p>"#),
+            Some("Long"),
+        ),
+        (
+            atom(r#"<id>1</id><title>t</title><summary type="text">a &lt;b&gt;</summary>"#),
+            Some("a <b>"),
+            None,
+            Some("a <b>"),
+        ),
+        (
+            atom(
+                r#"<id>1</id><title>t</title><link href="https://example.com/2024/post"/>
+                <content type="html" xml:base="https://cdn.example.org/media/">&lt;a href="x.jpg" onclick="evil()"&gt;pic&lt;/a&gt;&lt;a href="javascript:alert(1)"&gt;js&lt;/a&gt;</content>"#,
+            ),
+            None,
+            Some(
+                r#"<a href="https://cdn.example.org/media/x.jpg" rel="noopener noreferrer nofollow">pic</a><a rel="noopener noreferrer nofollow">js</a>"#,
+            ),
+            Some("picjs"),
+        ),
+        (rss("<title>t</title>"), None, None, None),
+    ];
+    for (doc, summary, html, text) in cases {
+        let a = article(&doc);
+        assert_eq!(a.summary.as_deref(), summary, "{doc}");
+        assert_eq!(a.content_html.as_deref(), html, "{doc}");
+        assert_eq!(a.content_text.as_deref(), text, "{doc}");
+        let body = a
+            .content_text
+            .as_deref()
+            .or(a.summary.as_deref())
+            .unwrap_or("");
+        assert_eq!(a.content_hash, dedupe::content_hash(&a.title, body));
+    }
+}
+
+#[test]
+fn categories_and_language() {
+    let a = article(&rss(
+        "<category>World</category><category> World </category><category>A &amp;amp; B</category><category/>",
+    ));
+    assert_eq!(a.categories, ["World", "A & B"]);
+    assert_eq!(a.language, None);
+
+    let a = article(&atom(
+        r#"<id>1</id><title>t</title><category term="pol" label="Politics"/><category term="eco"/>"#,
+    ));
+    assert_eq!(a.categories, ["Politics", "eco"]);
+    assert_eq!(a.language.as_deref(), Some("en"));
+
+    let doc = rss("<title>t</title>").replace(
+        "<title>Feed</title>",
+        "<title>Feed</title><language> en-US </language>",
+    );
+    assert_eq!(article(&doc).language.as_deref(), Some("en-us"));
+}
+
+#[test]
+fn enclosures() {
+    let enclosure = |url: &str, mime: &str, length: Option<u64>| Enclosure {
+        url: url.into(),
+        mime_type: Some(mime.into()),
+        length,
+    };
+    let cases = [
+        (
+            rss(r#"<enclosure url="/pod/1.mp3" type="audio/mpeg" length="1234"/>"#),
+            vec![enclosure(
+                "https://example.com/pod/1.mp3",
+                "audio/mpeg",
+                Some(1234),
+            )],
+        ),
+        (
+            rss(
+                r#"<media:content url="https://example.com/v.mp4" type="video/mp4" fileSize="99"/>"#,
+            ),
+            vec![enclosure(
+                "https://example.com/v.mp4",
+                "video/mp4",
+                Some(99),
+            )],
+        ),
+        (
+            atom(
+                r#"<id>1</id><title>t</title><link rel="enclosure" href="/a.mp3" type="audio/mpeg" length="5"/>"#,
+            ),
+            vec![enclosure(
+                "https://example.com/a.mp3",
+                "audio/mpeg",
+                Some(5),
+            )],
+        ),
+        (rss("<title>t</title>"), vec![]),
+    ];
+    for (doc, want) in cases {
+        assert_eq!(article(&doc).enclosures, want, "{doc}");
+    }
+}
+
+#[test]
+fn feed_info() {
+    let p = feed(
+        &rss("<title>t</title>")
+            .replace("<title>Feed</title>", "<title>The &amp;amp; Feed</title>"),
+    );
+    let want = FeedInfo {
+        title: Some("The & Feed".into()),
+        url: Some(FEED_URL.into()),
+        site_url: Some("https://example.com/".into()),
+    };
+    assert_eq!(p.feed, want);
+    assert_eq!(p.articles[0].feed, want);
+}
+
+#[test]
+fn json_feed() {
+    let doc = r#"{
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "J", "home_page_url": "https://example.com/",
+        "authors": [{"name": "Desk"}],
+        "items": [
+            {"id": "1", "url": "https://example.com/1?utm_campaign=x", "title": "One",
+             "content_html": "<p>Hi</p><script>x()</script>", "date_published": "2024-04-17T10:03:49+08:00",
+             "tags": ["a", "b"], "attachments": [{"url": "https://example.com/1.mp3", "mime_type": "audio/mpeg", "size_in_bytes": 7}]},
+            {"id": "2", "title": "Two", "content_text": "Plain\n\ntext", "authors": [{"name": "By Ann"}]}
+        ]}"#;
+    let p = feed(doc);
+    assert_eq!(p.feed.title.as_deref(), Some("J"));
+    assert_eq!(p.feed.site_url.as_deref(), Some("https://example.com/"));
+    let (one, two) = (&p.articles[0], &p.articles[1]);
+    assert_eq!(one.guid, "1");
+    assert_eq!(one.url.as_deref(), Some("https://example.com/1"));
+    assert_eq!(one.content_html.as_deref(), Some("<p>Hi</p>"));
+    assert_eq!(
+        one.published.as_ref().map(format_time).as_deref(),
+        Some("2024-04-17T02:03:49Z")
+    );
+    assert_eq!(one.authors, ["Desk"]);
+    assert_eq!(one.categories, ["a", "b"]);
+    assert_eq!(
+        one.enclosures,
+        [Enclosure {
+            url: "https://example.com/1.mp3".into(),
+            mime_type: Some("audio/mpeg".into()),
+            length: Some(7),
+        }]
+    );
+    assert_eq!(two.url, None);
+    assert_eq!(two.content_html, None);
+    assert_eq!(two.content_text.as_deref(), Some("Plain\n\ntext"));
+    assert_eq!(two.authors, ["Ann"]);
+    assert!(p.warnings.is_empty());
+}
+
+#[test]
+fn json_feed_lenient() {
+    // The old version URL, a numeric id, tags as a string.
+    let doc = r#"{"version": "http://jsonfeed.org/version/1", "title": "J",
+        "items": [{"id": 7, "title": "x", "tags": "a, b"}]}"#;
+    let p = feed(doc);
+    assert_eq!(p.articles[0].guid, "7");
+    assert_eq!(p.articles[0].categories, ["a", "b"]);
+    assert!(p.malformed());
+}
+
+#[test]
+fn not_feeds() {
+    let cases = [
+        ("", "empty"),
+        ("   \n", "empty"),
+        (
+            "<!DOCTYPE html><html><head><title>x</title></head><body>hi</body></html>",
+            "HTML page",
+        ),
+        ("<html><body><p>hi</p></body></html>", "HTML page (<html>)"),
+        ("just some text", "neither XML nor JSON"),
+        (
+            "<opml version=\"1.0\"><body/></opml>",
+            "root element is <opml>",
+        ),
+        ("{\"hello\": 1}", "not a JSON Feed"),
+        (
+            "<rss version=\"2.0\">\n<chanel><item/></chanel></rss>",
+            "<rss> without a <channel>",
+        ),
+        // feed-rs refuses an Atom content with both `src` and a body.
+        (
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<entry>\n<content src=\"https://example.com/x\">body</content></entry></feed>",
+            "at line 3, column",
+        ),
+    ];
+    for (doc, want) in cases {
+        match run(doc.as_bytes(), None, chrono_tz::UTC) {
+            Err(e) => assert!(e.to_string().contains(want), "{doc:?} → {e}"),
+            Ok(p) => panic!("{doc:?} parsed: {p:?}"),
+        }
+    }
+}
+
+#[test]
+fn empty_feed_is_ok() {
+    let p = feed(r#"<rss version="2.0"><channel><title>Quiet</title></channel></rss>"#);
+    assert!(p.articles.is_empty());
+    assert_eq!(p.feed.title.as_deref(), Some("Quiet"));
+    assert!(p.warnings.is_empty());
+}
+
+#[test]
+fn broken_xml_is_repaired() {
+    // (document, titles, what the warning names; `None`: read without repair)
+    let cases = [
+        // feed-rs passes undefined entities through as text, and text is
+        // decoded as HTML: right without a repair.
+        (
+            rss("<title>Caf&eacute;&nbsp;&mdash; bar</title>"),
+            vec!["Café — bar"],
+            None,
+        ),
+        (
+            rss("<title>R&D and AT&T</title><link>https://example.com/?a=1&b=2</link>"),
+            vec!["R&D and AT&T"],
+            Some("bare `&`"),
+        ),
+        (
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>F</title>\
+             <item><title>one</title></item><item><title>two</title></item><item><title>thr"
+                .to_string(),
+            vec!["one", "two"],
+            Some("truncated"),
+        ),
+        (
+            format!(
+                "<br />\n<b>Warning</b>: fopen failed in <b>/var/www/feed.php</b> on line <b>3</b><br />\n{}",
+                rss("<title>x</title>")
+            ),
+            vec!["x"],
+            Some("content before the document"),
+        ),
+        (
+            // feed-rs keeps the text before the first child element.
+            rss("<title>a &#0; b &nbsp;<br> c</title>"),
+            vec!["a b"],
+            Some("invalid character reference, undefined entity, unclosed HTML void element"),
+        ),
+        (
+            "<rss version=\"2.0\"><channel><title>F</title><itunes:category text='T'>\
+             <item><title>one</title></item></channel></rss>"
+                .to_string(),
+            vec!["one"],
+            Some("unclosed element"),
+        ),
+    ];
+    for (doc, titles, fix) in cases {
+        let p = feed(&doc);
+        let got: Vec<&str> = p.articles.iter().map(|a| a.title.as_str()).collect();
+        assert_eq!(got, titles, "{doc}");
+        assert_eq!(p.malformed(), fix.is_some(), "{doc}: {:?}", p.warnings);
+        if let Some(fix) = fix {
+            assert!(
+                p.warnings.iter().any(|w| w.contains(fix)),
+                "{doc}: {:?}",
+                p.warnings
+            );
+        }
+    }
+}
+
+#[test]
+fn old_formats() {
+    let cases = [
+        // Atom 0.3: its namespace, <issued>, mode="escaped".
+        (
+            r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>F</title>
+            <entry><title>Old</title><id>1</id><issued>2004-01-01T00:00:00Z</issued>
+            <content type="text/html" mode="escaped">&lt;p&gt;x&lt;/p&gt;</content></entry></feed>"#,
+            "Old",
+            Some("2004-01-01T00:00:00Z"),
+        ),
+        // RSS without a version, and 0.94.
+        (
+            "<rss><channel><title>F</title><item><title>No version</title></item></channel></rss>",
+            "No version",
+            None,
+        ),
+        (
+            "<rss version=\"0.94\"><channel><title>F</title><item><title>0.94</title></item></channel></rss>",
+            "0.94",
+            None,
+        ),
+        // RSS 2.0 under Userland's namespace.
+        (
+            r#"<rss version="2.0" xmlns="http://backend.userland.com/rss2"><channel><title>F</title><item><title>Userland</title></item></channel></rss>"#,
+            "Userland",
+            None,
+        ),
+        // RSS 0.91 with its items after </channel>.
+        (
+            "<rss version=\"0.91\"><channel><title>F</title><link>https://example.com/</link></channel>\
+             <item><title>Outside</title><link>https://example.com/1</link></item></rss>",
+            "Outside",
+            None,
+        ),
+    ];
+    for (doc, title, published) in cases {
+        let a = article(doc);
+        assert_eq!(a.title, title, "{doc}");
+        assert_eq!(
+            a.published.as_ref().map(format_time).as_deref(),
+            published,
+            "{doc}"
+        );
+    }
+}
+
+#[test]
+fn feed_inside_an_html_page() {
+    let doc = r#"<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body>
+        <feed xmlns="http://www.w3.org/2005/Atom"><title>F</title>
+        <entry><id>1</id><title>Inside</title></entry></feed></body></html>"#;
+    assert_eq!(article(doc).title, "Inside");
+}
+
+#[test]
+fn xhtml_script_never_reaches_content_html() {
+    let cases = [
+        rss(
+            "<description>&lt;SCRIPT&gt;alert(1)&lt;/SCRIPT&gt;&lt;p&gt;ok&lt;/p&gt;</description>",
+        ),
+        rss("<description><![CDATA[<img src=x onerror=alert(1)><p>ok</p>]]></description>"),
+        atom(
+            r#"<id>1</id><title>t</title><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p onclick="x()">ok</p><script>alert(1)</script></div></content>"#,
+        ),
+    ];
+    for doc in cases {
+        let html = article(&doc)
+            .content_html
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        assert!(html.contains("ok"), "{doc}: {html}");
+        for bad in ["<script", "onerror", "onclick", "alert"] {
+            assert!(!html.contains(bad), "{doc}: {html}");
+        }
+    }
+}
