@@ -5,13 +5,15 @@
 //! The data path reads from the module names, in order:
 //!
 //! - [`config`]: reads and validates `trawl.toml`.
+//! - [`scheduler`]: when each feed is due (pure policy) and politeness per site.
 //! - [`fetch`]: conditional HTTP GET of one feed, with every limit enforced while streaming.
 //! - [`parse`]: bytes → charset-decoded document → normalized [`article::Article`]s.
 //! - [`dedupe`]: the keys that make two entries one article, and the pure decision.
 //! - [`store`]: SQLite; one writer, one transaction per batch of feeds.
 //!
-//! [`ingest`] is the one orchestrator: it runs fetch → parse → dedupe → store
-//! for a set of feeds, and both the one-off `trawl fetch` and the daemon use it.
+//! [`ingest`] is the one orchestrator: `ingest_one` runs fetch → parse →
+//! dedupe → store for one feed, and the one-off `trawl fetch`, the [`daemon`]
+//! and the [`admin`] trigger all call it. [`metrics`] counts what it does;
 //! [`cli`] is the command line on top.
 
 pub mod article;

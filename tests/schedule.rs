@@ -66,7 +66,10 @@ fn gone_disables_retry_after_waits_and_max_age_is_a_floor() {
 
     // Retry-After: at least 2 h, although the feed asks for 5 min.
     let busy = next_fetch_in_secs(&t, "busy");
-    assert!((7190..=8300).contains(&busy), "at least the 2 h asked, plus jitter: {busy}");
+    assert!(
+        (7190..=8300).contains(&busy),
+        "at least the 2 h asked, plus jitter: {busy}"
+    );
     // Cache-Control max-age: 3 h is a floor under the configured 5 min.
     let cached = next_fetch_in_secs(&t, "cached");
     assert!(cached >= 10_700, "{cached}");

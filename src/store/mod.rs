@@ -185,7 +185,9 @@ pub enum Outcome {
     },
     /// A failure that is not the feed's fault (our own network was down):
     /// recorded and retried soon, but not counted against the feed.
-    Deferred { error: String },
+    Deferred {
+        error: String,
+    },
 }
 
 /// What committing one feed's articles did.
