@@ -85,6 +85,7 @@ fn every_corpus_file_parses() {
             bytes: &bytes,
             url: None,
             content_type: None,
+            content_language: None,
             timezone: chrono_tz::UTC,
             now,
         };

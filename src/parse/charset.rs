@@ -25,7 +25,8 @@ pub struct Decoded {
     pub encoding: &'static str,
     /// Where that choice came from: "bom", "http", "declaration" (the XML
     /// declaration), "meta" (an HTML `<meta charset>`), "json" (JSON is
-    /// UTF-8 by RFC 8259), "detected", "default".
+    /// UTF-8 by RFC 8259), "detected" (also for UTF-8 bytes under a
+    /// single-byte label, see [`decode`]), "default".
     pub source: &'static str,
     /// True when some bytes could not be decoded and became U+FFFD.
     pub had_errors: bool,
@@ -39,6 +40,13 @@ const PRESCAN: usize = 1024;
 /// declaration (or `<meta charset>`; JSON is UTF-8), detection; GB2312/GBK
 /// as GB18030.
 ///
+/// One exception to that order: a label that plainly lies. Bytes labelled
+/// with a single-byte charset (ISO-8859-x, windows-125x, KOI8) that are
+/// valid UTF-8 with multi-byte sequences in them are UTF-8: text in a real
+/// single-byte charset is next to never valid UTF-8 (every byte above 0x7F
+/// would have to come in exactly the right pairs and triples), while a
+/// template's stale label over UTF-8 content is common.
+///
 /// The text then gets two repairs the XML parser needs:
 /// - the declaration's `encoding` is rewritten to `UTF-8`. feed-rs hands the
 ///   text to quick-xml's `DecodingReader`, which switches its decoder to
@@ -49,7 +57,10 @@ const PRESCAN: usize = 1024;
 ///   non-characters U+FFFE/U+FFFF, are removed: XML 1.0 forbids them and
 ///   one of them fails the parse of the whole document.
 pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
-    let (encoding, source, body) = choose(bytes, content_type);
+    let (mut encoding, mut source, body) = choose(bytes, content_type);
+    if encoding.is_single_byte() && label_lies(body) {
+        (encoding, source) = (UTF_8, "detected");
+    }
     let (text, had_errors) = encoding.decode_without_bom_handling(body);
     let text = rewrite_declaration(remove_invalid_chars(text));
     Decoded {
@@ -58,6 +69,98 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
         source,
         had_errors,
     }
+}
+
+/// Whether bytes given a single-byte label are in fact UTF-8 (see [`decode`]).
+fn label_lies(body: &[u8]) -> bool {
+    !body.is_ascii() && std::str::from_utf8(body).is_ok()
+}
+
+/// Text that was UTF-8 encoded twice (its UTF-8 bytes read as windows-1252
+/// or Latin-1 and encoded again: "CafÃ©" for "Café", "â€™" for "’")
+/// made right, when that is unambiguous: every character that could start
+/// such a sequence (U+00C2 to U+00F4) does start one that decodes, and
+/// there is at least one. A text that also holds a real "é" or "Ã" (a
+/// Portuguese "SÃO") is left as it is.
+pub fn repair_double_utf8(s: &str) -> Cow<'_, str> {
+    // Every candidate lead character is encoded as 0xC3 0x82..=0xB4.
+    if !s.as_bytes().contains(&0xC3) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut found = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        let lead = c as u32;
+        if !(0xC2..=0xF4).contains(&lead) {
+            out.push(c);
+            continue;
+        }
+        let n = match lead {
+            0xC2..=0xDF => 1,
+            0xE0..=0xEF => 2,
+            _ => 3,
+        };
+        let mut bytes = [lead as u8, 0, 0, 0];
+        let mut rest = chars.clone();
+        for b in bytes.iter_mut().skip(1).take(n) {
+            match rest.next().and_then(cp1252_byte) {
+                Some(x @ 0x80..=0xBF) => *b = x,
+                _ => return Cow::Borrowed(s),
+            }
+        }
+        match std::str::from_utf8(&bytes[..=n]) {
+            Ok(fixed) => {
+                out.push_str(fixed);
+                found = true;
+                chars = rest;
+            }
+            Err(_) => return Cow::Borrowed(s),
+        }
+    }
+    if found {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// The windows-1252 (or Latin-1) byte that decodes to `c`, if any.
+fn cp1252_byte(c: char) -> Option<u8> {
+    let code = c as u32;
+    if code < 0x100 {
+        return Some(code as u8);
+    }
+    const HIGH: [(char, u8); 27] = [
+        ('€', 0x80),
+        ('‚', 0x82),
+        ('ƒ', 0x83),
+        ('„', 0x84),
+        ('…', 0x85),
+        ('†', 0x86),
+        ('‡', 0x87),
+        ('ˆ', 0x88),
+        ('‰', 0x89),
+        ('Š', 0x8A),
+        ('‹', 0x8B),
+        ('Œ', 0x8C),
+        ('Ž', 0x8E),
+        ('‘', 0x91),
+        ('’', 0x92),
+        ('“', 0x93),
+        ('”', 0x94),
+        ('•', 0x95),
+        ('–', 0x96),
+        ('—', 0x97),
+        ('˜', 0x98),
+        ('™', 0x99),
+        ('š', 0x9A),
+        ('›', 0x9B),
+        ('œ', 0x9C),
+        ('ž', 0x9E),
+        ('Ÿ', 0x9F),
+    ];
+    HIGH.iter().find(|(h, _)| *h == c).map(|&(_, b)| b)
 }
 
 /// Picks the encoding, where the choice came from, and the bytes left to
@@ -609,6 +712,50 @@ mod tests {
             "http",
             false,
         );
+    }
+
+    #[test]
+    fn a_single_byte_label_over_utf8_lies() {
+        let doc = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><t>Sänger lässt – „los“</t>";
+        let want = "=<?xml version=\"1.0\" encoding=\"UTF-8\"?><t>Sänger lässt – „los“</t>";
+        check(doc.as_bytes(), None, want, "UTF-8", "detected", false);
+        check(
+            doc.as_bytes(),
+            Some("text/xml; charset=windows-1251"),
+            want,
+            "UTF-8",
+            "detected",
+            false,
+        );
+        // Real Latin-1 is not valid UTF-8: the label stands.
+        check(
+            b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><t>S\xe4nger</t>",
+            None,
+            "Sänger",
+            "windows-1252",
+            "declaration",
+            false,
+        );
+        // A multi-byte label is not second-guessed.
+        let sjis = "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><t>ü</t>";
+        assert_eq!(decode(sjis.as_bytes(), None).encoding, "Shift_JIS");
+    }
+
+    #[test]
+    fn double_encoded_utf8() {
+        for (input, want) in [
+            ("CafÃ© au lait", "Café au lait"),
+            ("Itâ€™s â€œfineâ€\u{9d}", "It’s “fine”"),
+            ("Â\u{a0}50 â‚¬", "\u{a0}50 €"),
+            ("ä¸\u{ad}å›½", "中国"),
+            // Ambiguous or plain text: left alone.
+            ("Café", "Café"),
+            ("SÃO PAULO", "SÃO PAULO"),
+            ("CafÃ© and café", "CafÃ© and café"),
+            ("plain", "plain"),
+        ] {
+            assert_eq!(repair_double_utf8(input), want, "{input:?}");
+        }
     }
 
     #[test]

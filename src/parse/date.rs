@@ -26,9 +26,90 @@ pub fn parse_date(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
     if s.is_empty() || s.len() > MAX_LEN {
         return None;
     }
+    if s.contains(is_thai) {
+        return parse_date(&thai(s)?, tz);
+    }
+    // `Etc/GMT`, a tz database name for GMT.
+    if let Some(rest) = s
+        .strip_suffix("Etc/GMT")
+        .or_else(|| s.strip_suffix("Etc/UTC"))
+    {
+        return parse_date(&format!("{rest}GMT"), tz);
+    }
     year_first(s)
         .and_then(|f| f.to_utc(tz))
         .or_else(|| interpret(&tokenize(s)?, Fields::default())?.to_utc(tz))
+}
+
+fn is_thai(c: char) -> bool {
+    ('\u{0E00}'..='\u{0E7F}').contains(&c)
+}
+
+/// Thai month names, full and abbreviated, in the order they are tried.
+const THAI_MONTHS: [(&str, &str); 24] = [
+    ("มกราคม", "Jan"),
+    ("กุมภาพันธ์", "Feb"),
+    ("มีนาคม", "Mar"),
+    ("เมษายน", "Apr"),
+    ("พฤษภาคม", "May"),
+    ("มิถุนายน", "Jun"),
+    ("กรกฎาคม", "Jul"),
+    ("สิงหาคม", "Aug"),
+    ("กันยายน", "Sep"),
+    ("ตุลาคม", "Oct"),
+    ("พฤศจิกายน", "Nov"),
+    ("ธันวาคม", "Dec"),
+    ("ม.ค.", "Jan"),
+    ("ก.พ.", "Feb"),
+    ("มี.ค.", "Mar"),
+    ("เม.ย.", "Apr"),
+    ("พ.ค.", "May"),
+    ("มิ.ย.", "Jun"),
+    ("ก.ค.", "Jul"),
+    ("ส.ค.", "Aug"),
+    ("ก.ย.", "Sep"),
+    ("ต.ค.", "Oct"),
+    ("พ.ย.", "Nov"),
+    ("ธ.ค.", "Dec"),
+];
+
+/// A Thai date (`พฤ., 03 พ.ย. 2005 21:24:18 +0000`, `17 เมษายน 2567`) in
+/// English words: the month named, the weekday (any other Thai word)
+/// dropped, and a Buddhist-era year (2400 and later) made Common Era.
+/// `None` without a Thai month.
+fn thai(s: &str) -> Option<String> {
+    let (at, name, month) = THAI_MONTHS
+        .iter()
+        .filter_map(|(name, month)| s.find(name).map(|at| (at, *name, *month)))
+        .min_by_key(|(at, _, _)| *at)?;
+    let mut out = String::with_capacity(s.len());
+    let push_latin = |part: &str, out: &mut String| {
+        // What is left of Thai (a weekday, `วันที่`, `น.` for o'clock) goes.
+        let mut skipping = false;
+        for c in part.chars() {
+            if is_thai(c) {
+                skipping = true;
+            } else if skipping && c == '.' {
+            } else {
+                skipping = false;
+                out.push(c);
+            }
+        }
+    };
+    push_latin(&s[..at], &mut out);
+    out.push(' ');
+    out.push_str(month);
+    out.push(' ');
+    push_latin(&s[at + name.len()..], &mut out);
+    // Buddhist era: 543 years ahead of the Common Era.
+    let words: Vec<String> = out
+        .split(' ')
+        .map(|w| match w.parse::<u32>() {
+            Ok(y) if w.len() == 4 && y >= 2400 => (y - 543).to_string(),
+            _ => w.to_string(),
+        })
+        .collect();
+    Some(words.join(" "))
 }
 
 /// What has been read so far.
@@ -61,7 +142,10 @@ impl Fields {
         if hour == 24 {
             hour = 0;
         }
-        // A leap second is kept within its minute.
+        // A leap second is kept within its minute; past it, no time.
+        if second > 60 {
+            return None;
+        }
         let second = second.min(59);
         let naive = date.and_time(NaiveTime::from_hms_nano_opt(hour, minute, second, nano)?);
         match self.offset.or(self.named) {
@@ -119,13 +203,13 @@ fn year_first(s: &str) -> Option<Fields> {
         f.day = Some(c.number(1, 2)?);
         c.eat_spaced(&["日", "일"]);
     } else if let Some(sep) = c.eat_char(&['-', '/', '.']) {
-        f.month = Some(c.number(1, 2)?);
+        f.month = Some(c.padded()?);
         if sep == '-' && c.0.is_empty() {
             f.day = Some(1);
             return Some(f);
         }
         c.eat_char(&[sep])?;
-        f.day = Some(c.number(1, 2)?);
+        f.day = Some(c.padded()?);
     } else {
         // ISO 8601 basic: 20240417.
         f.month = Some(c.number(2, 2)?);
@@ -244,6 +328,16 @@ impl Cursor<'_> {
         let (digits, rest) = self.0.split_at(len);
         self.0 = rest;
         digits.parse().ok()
+    }
+
+    /// A month or day of one or two digits, or three with a leading zero
+    /// (Google once wrote `2003-012-31`).
+    fn padded(&mut self) -> Option<u32> {
+        let b = self.0.as_bytes();
+        if b.len() >= 3 && b[0] == b'0' && b[..3].iter().all(u8::is_ascii_digit) {
+            return self.number(3, 3);
+        }
+        self.number(1, 2)
     }
 
     /// Takes the digits of a decimal fraction of a second, as nanoseconds.
@@ -565,7 +659,8 @@ fn abbreviates(word: &str, full: &str) -> bool {
 }
 
 /// Month abbreviations of other languages that differ from English ones
-/// (Portuguese, Spanish, French, German, Italian, Dutch), matched whole.
+/// (Portuguese, Spanish, French, German, Italian, Dutch, Greek), matched
+/// whole.
 const FOREIGN_MONTHS: &[(&str, u32)] = &[
     ("ene", 1),
     ("gen", 1),
@@ -594,6 +689,26 @@ const FOREIGN_MONTHS: &[(&str, u32)] = &[
     ("dez", 12),
     ("dic", 12),
     ("déc", 12),
+    // Greek.
+    ("ιαν", 1),
+    ("φεβ", 2),
+    ("μάρ", 3),
+    ("μαρ", 3),
+    ("απρ", 4),
+    ("μάι", 5),
+    ("μαΐ", 5),
+    ("μαι", 5),
+    ("ιούν", 6),
+    ("ιουν", 6),
+    ("ιούλ", 7),
+    ("ιουλ", 7),
+    ("αύγ", 8),
+    ("αυγ", 8),
+    ("σεπ", 9),
+    ("οκτ", 10),
+    ("νοέ", 11),
+    ("νοε", 11),
+    ("δεκ", 12),
 ];
 
 fn month(word: &str) -> Option<u32> {
@@ -851,6 +966,64 @@ mod tests {
                 ("2024 年 4 月 17 日 10:03", "2024-04-17T02:03:00Z"),
                 ("2024년 4월 17일 오후 3:05", "2024-04-17T07:05:00Z"),
                 ("2024-04-17 오후 11:23:17", "2024-04-17T15:23:17Z"),
+            ],
+        );
+    }
+
+    #[test]
+    fn thai() {
+        let bangkok: Tz = "Asia/Bangkok".parse().unwrap();
+        table(
+            chrono_tz::UTC,
+            &[
+                ("พฤ., 03 พ.ย. 2005 21:24:18 +0000", "2005-11-03T21:24:18Z"),
+                ("จ., 23 พ.ค. 2005 09:00:05 +0000", "2005-05-23T09:00:05Z"),
+                ("17 เมษายน 2567 10:03", "2024-04-17T10:03:00Z"),
+                ("วันพุธที่ 17 มกราคม 2024", "2024-01-17T00:00:00Z"),
+                ("1 กุมภาพันธ์ 2567", "2024-02-01T00:00:00Z"),
+            ],
+        );
+        table(bangkok, &[("17 ธ.ค. 2566 08:00", "2023-12-17T01:00:00Z")]);
+        check("พฤ., 03 2005", chrono_tz::UTC, None);
+    }
+
+    #[test]
+    fn greek_and_etc_zones() {
+        table(
+            chrono_tz::UTC,
+            &[
+                ("Κυρ, 11 Ιούλ 2004 12:00:00 EST", "2004-07-11T17:00:00Z"),
+                ("Wed, 19 Aug 2009 18:28:00 Etc/GMT", "2009-08-19T18:28:00Z"),
+            ],
+        );
+        check("2003-12-31T10:14:61Z", chrono_tz::UTC, None);
+    }
+
+    #[test]
+    fn zero_padded_three_digit_month_and_day() {
+        table(
+            chrono_tz::UTC,
+            &[
+                ("2003-012-31T10:14:55+00:00", "2003-12-31T10:14:55Z"),
+                ("2004-010-006T00:00:00+02:00", "2004-10-05T22:00:00Z"),
+                ("2020/1/10 14:33:00", "2020-01-10T14:33:00Z"),
+            ],
+        );
+        check("2003-123-01", chrono_tz::UTC, None);
+        // Day 67 is no day, however written.
+        check("2004-10-067T00:00:00+02:00", chrono_tz::UTC, None);
+    }
+
+    /// Dates far off are kept as given: ordering falls back to the
+    /// first-seen time downstream, the parser does not second-guess them.
+    #[test]
+    fn far_past_and_future_kept() {
+        table(
+            chrono_tz::UTC,
+            &[
+                ("Thu, 01 Jan 1970 00:00:00 GMT", "1970-01-01T00:00:00Z"),
+                ("1994-12-31T23:59:59Z", "1994-12-31T23:59:59Z"),
+                ("2099-01-01T00:00:00Z", "2099-01-01T00:00:00Z"),
             ],
         );
     }

@@ -7,8 +7,11 @@
 //! 0.9x/1.0/2.0, Atom, JSON Feed), after [`repair::compat`] has made the
 //! formats feed-rs does not know (Atom 0.3, odd RSS versions) look like ones
 //! it does; when the strict parse fails, [`repair::repair`] fixes the XML and
-//! it is parsed once more, with a [`MALFORMED`] warning. Then every entry
-//! becomes an [`Article`] by the rules on its fields:
+//! it is parsed once more, with a [`MALFORMED`] warning. One light pass,
+//! [`extras::scan`], reads what feed-rs skips in RSS (RSS 1.0 `rdf:about`,
+//! `<a10:link>`, `<pubdate>`, every `<enclosure>`, `itunes:author`,
+//! `xml:lang`, `<ttl>`, `sy:updatePeriod`). Then every entry becomes an
+//! [`Article`] by the rules on its fields:
 //!
 //! - `guid`: the entry's id; without one, `trawl:` and the SHA-256 of
 //!   canonical URL, title and published time, so that it is the same on
@@ -33,16 +36,21 @@
 //!   summary; HTML is sanitized with links made absolute against the content's
 //!   `xml:base`, else the entry link, else the feed URL.
 //! - `summary`: the summary as plain text, paragraphs kept.
-//! - `language`: the entry's `xml:lang`, else the feed's language.
+//! - `language`: the entry's `xml:lang`, its `dc:language`, the channel's
+//!   `<language>`, its `dc:language`, the HTTP `Content-Language`.
+//! - Text fields: UTF-8 that was encoded twice is repaired when that is
+//!   unambiguous ([`charset::repair_double_utf8`]).
 //! - `content_hash`: over the title and the text (content, else summary).
 
 pub mod charset;
 pub mod date;
+mod extras;
 pub mod html;
 mod repair;
 pub mod urls;
 
 use std::borrow::Cow;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -63,6 +71,9 @@ pub struct Input<'a> {
     pub url: Option<&'a str>,
     /// The HTTP `Content-Type` they were served with; its charset wins.
     pub content_type: Option<&'a str>,
+    /// The HTTP `Content-Language`: the articles' language when the feed
+    /// names none.
+    pub content_language: Option<&'a str>,
     /// Zone for dates that carry none.
     pub timezone: Tz,
     pub now: DateTime<Utc>,
@@ -75,6 +86,10 @@ pub struct Parsed {
     pub feed: FeedInfo,
     pub articles: Vec<Article>,
     pub warnings: Vec<String>,
+    /// RSS `<ttl>`: how long the feed may be cached.
+    pub ttl: Option<Duration>,
+    /// `sy:updatePeriod` / `sy:updateFrequency`: how often it changes.
+    pub update_period: Option<Duration>,
 }
 
 impl Parsed {
@@ -100,7 +115,10 @@ pub enum ParseError {
 /// Decodes, parses and normalizes one feed document.
 pub fn parse(input: &Input) -> Result<Parsed, ParseError> {
     let decoded = charset::decode(input.bytes, input.content_type);
-    let mut warnings = Vec::new();
+    // Hostile nesting is refused, and an endless list of entries cut short,
+    // before any parser walks the text (see crate::limits).
+    let checked = crate::limits::check_document(&decoded.text).map_err(ParseError::NotAFeed)?;
+    let mut warnings: Vec<String> = checked.warning.into_iter().collect();
     if decoded.had_errors {
         warnings.push(format!(
             "bytes not valid in {} were replaced by U+FFFD",
@@ -109,8 +127,8 @@ pub fn parse(input: &Input) -> Result<Parsed, ParseError> {
     }
     // A base that is not an absolute URL would make feed-rs fail the feed.
     let base = input.url.and_then(|u| Url::parse(u).ok());
-    let feed = read(&decoded.text, base.as_ref(), input.timezone, &mut warnings)?;
-    Ok(normalize(feed, input, base.as_ref(), warnings))
+    let (feed, text) = read(&checked.text, base.as_ref(), input.timezone, &mut warnings)?;
+    Ok(normalize(feed, &text, input, base.as_ref(), warnings))
 }
 
 /// What feed-rs's id generator returns, so that entries without an id can be
@@ -128,16 +146,18 @@ fn feed_rs(doc: &str, base: Option<&Url>, tz: Tz) -> Result<model::Feed, ParseFe
 }
 
 /// Parses the decoded text: strictly first, then once more after repairs.
-fn read(
-    text: &str,
+/// Returns the feed and the text it was read from (repaired, or the part
+/// of an HTML page that was the feed).
+fn read<'a>(
+    text: &'a str,
     base: Option<&Url>,
     tz: Tz,
     warnings: &mut Vec<String>,
-) -> Result<model::Feed, ParseError> {
+) -> Result<(model::Feed, Cow<'a, str>), ParseError> {
     let start = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
     match start.chars().next() {
         None => return Err(not_a_feed("an empty document")),
-        Some('{') => return read_json(text, base, tz, warnings),
+        Some('{') => return Ok((read_json(text, base, tz, warnings)?, Cow::Borrowed(text))),
         Some('<') => {}
         Some(_) if text.contains("<?xml") || text.contains("<rss") => {}
         Some(_) => {
@@ -160,26 +180,34 @@ fn read(
         // Now and then a feed comes wrapped in an XHTML page.
         if let Some(at) = embedded_feed(text) {
             let inner = &text[at..];
-            if let Ok(feed) = read_xml(inner, repair::root_tag(inner), base, tz, warnings) {
+            if let Ok(read) = read_xml(inner, repair::root_tag(inner), base, tz, warnings) {
                 warnings.push("the feed was inside an HTML page".to_string());
-                return Ok(feed);
+                return Ok(read);
             }
         }
         let name = root.as_ref().map_or("html", |r| r.name);
+        let feeds = crate::discover::discover(text, base);
+        if !feeds.is_empty() {
+            let urls: Vec<&str> = feeds.iter().map(|f| f.url.as_str()).collect();
+            return Err(not_a_feed(&format!(
+                "an HTML page (<{name}>) that links these feeds: {}",
+                urls.join(", ")
+            )));
+        }
         return Err(not_a_feed(&format!(
-            "an HTML page (<{name}>), not RSS, Atom or JSON Feed"
+            "an HTML page (<{name}>), not RSS, Atom or JSON Feed, and it links no feed"
         )));
     }
     read_xml(text, root, base, tz, warnings)
 }
 
-fn read_xml(
-    text: &str,
+fn read_xml<'a>(
+    text: &'a str,
     root: Option<repair::StartTag>,
     base: Option<&Url>,
     tz: Tz,
     warnings: &mut Vec<String>,
-) -> Result<model::Feed, ParseError> {
+) -> Result<(model::Feed, Cow<'a, str>), ParseError> {
     let mut doc = Cow::Borrowed(text);
     let mut repaired = None;
     match root.as_ref().map(|r| repair::compat(text, r)) {
@@ -209,11 +237,11 @@ fn read_xml(
                 && !again.entries.is_empty()
             {
                 warnings.push(malformed("XML", &r));
-                return Ok(again);
+                return Ok((again, Cow::Owned(r.text)));
             }
-            return Ok(feed);
+            return Ok((feed, doc));
         }
-        Ok(feed) => return Ok(feed),
+        Ok(feed) => return Ok((feed, doc)),
         Err(e) => e,
     };
     if repaired.is_none() {
@@ -222,7 +250,7 @@ fn read_xml(
             && let Ok(feed) = feed_rs(&r.text, base, tz)
         {
             warnings.push(malformed("XML", &r));
-            return Ok(feed);
+            return Ok((feed, Cow::Owned(r.text)));
         }
         repaired = Some(r);
     }
@@ -327,15 +355,51 @@ struct Context<'a> {
     info: FeedInfo,
     authors: Vec<String>,
     language: Option<String>,
+    tz: Tz,
 }
 
+/// A link feed-rs is given for an RSS 1.0 item that has none, so that it
+/// keeps the item (it drops items without a link); never an article's URL.
+const NO_LINK: &str = "trawl:no-link";
+
 fn normalize(
-    feed: model::Feed,
+    mut feed: model::Feed,
+    text: &str,
     input: &Input,
     base: Option<&Url>,
-    warnings: Vec<String>,
+    mut warnings: Vec<String>,
 ) -> Parsed {
     let kind = feed.feed_type.clone();
+    let mut extras = if extras::wanted(&kind, text) {
+        extras::scan(text, &kind)
+    } else {
+        extras::Extras::default()
+    };
+    // XHTML left unescaped in RSS text: escaped, and read once more.
+    let escaped;
+    let mut text = text;
+    if extras.markup_in_text {
+        let r = repair::repair(text, false);
+        if r.fixes.contains(&repair::Fix::MarkupInText)
+            && let Ok(again) = feed_rs(&r.text, base, input.timezone)
+            && again.entries.len() == feed.entries.len()
+        {
+            feed = again;
+            escaped = r.text;
+            text = &escaped;
+            extras = extras::scan(text, &kind);
+            warnings.push("HTML markup inside RSS text elements was read as HTML".to_string());
+        }
+    }
+    if kind == FeedType::RSS1
+        && extras.items.len() > feed.entries.len()
+        && let Ok(again) = feed_rs(&with_links(text, &extras.items), base, input.timezone)
+        && again.entries.len() == extras.items.len()
+    {
+        feed = again;
+    }
+    // The extras line up with feed-rs's entries when both saw as many items.
+    let items = (extras.items.len() == feed.entries.len()).then_some(&extras.items[..]);
     // Without the address the document came from, its own `rel="self"`
     // link is the next best base for relative links.
     let self_link = match base {
@@ -351,53 +415,134 @@ fn normalize(
         title: feed
             .title
             .as_ref()
-            .map(|t| one_line(t, &kind))
+            .map(|t| fix_text(one_line(t, &kind)))
             .filter(|t| !t.is_empty()),
         url: input.url.map(str::to_string),
         site_url: alternate(&feed.links, &kind).and_then(|l| urls::canonicalize(&l.href, base)),
     };
     let cx = Context {
         authors: author_names(&feed.authors),
-        language: feed
-            .language
-            .as_deref()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string),
+        language: non_empty(feed.language.as_deref())
+            .or_else(|| non_empty(extras.language.as_deref()))
+            .or_else(|| non_empty(input.content_language)),
         kind,
         base,
         info,
+        tz: input.timezone,
     };
-    let articles = feed.entries.iter().map(|e| article(e, &cx)).collect();
+    let articles = feed
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| article(e, items.and_then(|x| x.get(i)), &cx))
+        .collect();
+    let ttl = feed
+        .ttl
+        .or(extras.ttl)
+        .filter(|&m| m > 0)
+        .map(|m| Duration::from_secs(u64::from(m) * 60));
+    let update_period = match (&extras.update_period, extras.update_frequency) {
+        (Some(p), f) => crate::scheduler::sy_update_period(p, f),
+        (None, Some(f)) => crate::scheduler::sy_update_period("daily", Some(f)),
+        (None, None) => None,
+    };
     Parsed {
         feed: cx.info,
         articles,
         warnings,
+        ttl,
+        update_period,
     }
 }
 
-fn article(entry: &model::Entry, cx: &Context) -> Article {
+/// `text` with a [`NO_LINK`] link put into every item that has no link.
+fn with_links(text: &str, items: &[extras::Item]) -> String {
+    let mut out = String::with_capacity(text.len() + items.len() * 32);
+    let mut at = 0;
+    for it in items {
+        if it.has_link || it.open_end <= at {
+            continue;
+        }
+        out.push_str(&text[at..it.open_end]);
+        out.push_str("<link>");
+        out.push_str(NO_LINK);
+        out.push_str("</link>");
+        at = it.open_end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// `s` with double-encoded UTF-8 repaired (see [`charset::repair_double_utf8`]).
+fn fix_text(s: String) -> String {
+    match charset::repair_double_utf8(&s) {
+        Cow::Borrowed(_) => s,
+        Cow::Owned(fixed) => fixed,
+    }
+}
+
+/// A trimmed string that is not empty.
+fn non_empty(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn article(entry: &model::Entry, extra: Option<&extras::Item>, cx: &Context) -> Article {
     let rss = matches!(cx.kind, FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2);
     let id = entry.id.trim();
-    let id = (id != NO_ID && !id.is_empty()).then_some(id);
+    let id = (id != NO_ID && !id.is_empty())
+        .then_some(id)
+        .or_else(|| extra.and_then(|x| x.about.as_deref()).map(str::trim))
+        .filter(|id| !id.is_empty());
 
+    // An RSS guid is a permalink unless it says otherwise; a relative one
+    // counts only when it is a path or says so (`<guid>12345</guid>` is
+    // not a link).
+    let permalink = extra.and_then(|x| x.permalink);
+    // An Atom id that is an http(s) URL is the entry's address too.
+    let guid_link = |id: &&str| {
+        if cx.kind == FeedType::Atom {
+            return is_http(id);
+        }
+        rss && entry.id.trim() == *id
+            && permalink != Some(false)
+            && (is_http(id) || id.starts_with('/') || permalink == Some(true))
+    };
     let link = alternate(&entry.links, &cx.kind)
         .map(|l| l.href.as_str())
-        .or_else(|| id.filter(|id| rss && is_http(id)));
+        .or_else(|| extra.and_then(|x| x.atom_link.as_deref()))
+        .or_else(|| id.filter(guid_link));
     let url = link.and_then(|href| urls::canonicalize(href, cx.base));
 
     let title = entry
         .title
         .as_ref()
-        .map(|t| one_line(t, &cx.kind))
+        .or_else(|| entry.media.iter().find_map(|m| m.title.as_ref()))
+        .map(|t| fix_text(one_line(t, &cx.kind)))
+        .or_else(|| {
+            extra
+                .and_then(|x| x.title.as_deref())
+                .map(|t| fix_text(html::plain(t)))
+        })
         .unwrap_or_default();
 
     let mut authors = author_names(&entry.authors);
+    for name in extra.iter().flat_map(|x| &x.authors) {
+        let name = author_name(name);
+        if !name.is_empty() && !authors.contains(&name) {
+            authors.push(name);
+        }
+    }
     if authors.is_empty() {
         authors.clone_from(&cx.authors);
     }
 
-    let published = entry.published.or(entry.updated);
+    let published = entry.published.or(entry.updated).or_else(|| {
+        extra
+            .and_then(|x| x.date.as_deref())
+            .and_then(|d| date::parse_date(d, cx.tz))
+    });
     let updated = match cx.kind {
         FeedType::RSS2 if entry.updated == entry.published => None,
         _ => entry.updated,
@@ -408,7 +553,10 @@ fn article(entry: &model::Entry, cx: &Context) -> Article {
         .content
         .as_ref()
         .and_then(|c| body_of_content(c, &cx.kind));
-    let summary_text = summary.as_ref().map(Body::text).filter(|s| !s.is_empty());
+    let summary_text = summary
+        .as_ref()
+        .map(|s| fix_text(s.text()))
+        .filter(|s| !s.is_empty());
     let (content_html, content_text) = match content.as_ref().or(summary.as_ref()) {
         Some(Body::Html(h)) => {
             let base = content_base(entry, link, cx.base);
@@ -421,8 +569,8 @@ fn article(entry: &model::Entry, cx: &Context) -> Article {
         Some(body @ Body::Text(_)) => (None, Some(body.text())),
         None => (None, None),
     };
-    let content_html = content_html.filter(|h| !h.trim().is_empty());
-    let content_text = content_text.filter(|t| !t.is_empty());
+    let content_html = content_html.map(fix_text).filter(|h| !h.trim().is_empty());
+    let content_text = content_text.map(fix_text).filter(|t| !t.is_empty());
 
     let text_for_hash = content_text
         .as_deref()
@@ -446,14 +594,11 @@ fn article(entry: &model::Entry, cx: &Context) -> Article {
         content_html,
         content_text,
         categories: categories(&entry.categories),
-        language: entry
-            .language
-            .as_deref()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
+        language: non_empty(entry.language.as_deref())
+            .or_else(|| non_empty(extra.and_then(|x| x.lang.as_deref())))
+            .or_else(|| non_empty(extra.and_then(|x| x.language.as_deref())))
             .or_else(|| cx.language.clone()),
-        enclosures: enclosures(entry, &cx.kind, cx.base),
+        enclosures: enclosures(entry, extra, &cx.kind, cx.base),
         feed: cx.info.clone(),
         content_hash,
     }
@@ -494,6 +639,7 @@ fn is_http(s: &str) -> bool {
 fn alternate<'a>(links: &'a [model::Link], kind: &FeedType) -> Option<&'a model::Link> {
     links.iter().find(|l| {
         l.target.is_none()
+            && l.href != NO_LINK
             && matches!(l.rel.as_deref(), None | Some("alternate"))
             && !(*kind == FeedType::JSON && l.media_type.is_some())
             && !l.href.trim().is_empty()
@@ -585,15 +731,30 @@ fn author_names(people: &[model::Person]) -> Vec<String> {
     names
 }
 
-/// `By Liu Yisi` → `Liu Yisi`; `(Liu Yisi)`, what feed-rs leaves of
-/// `liu@example.com (Liu Yisi)`, → `Liu Yisi`.
+/// A person's name as a byline gives it: `By Liu Yisi` → `Liu Yisi`;
+/// `liu@example.com (Liu Yisi)`, `Liu Yisi (liu@example.com)` and
+/// `Liu Yisi <liu@example.com>` → `Liu Yisi`; `(Liu Yisi)`, what feed-rs
+/// leaves of the first, → `Liu Yisi`. An address or a URL alone is no name:
+/// empty.
 fn author_name(raw: &str) -> String {
-    let s = html::plain(raw);
+    let s = fix_text(html::plain(raw));
     let mut s = s.as_str();
     loop {
         let before = s;
         if let Some(inner) = s.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
             s = inner.trim();
+        }
+        // `email (Name)` / `Name (email)` / `Name <email>`.
+        if let Some(open) = s.rfind(['(', '<'])
+            && let Some(inner) = s[open + 1..].strip_suffix([')', '>'])
+        {
+            let outer = s[..open].trim();
+            let inner = inner.trim();
+            if is_address(outer) && !inner.is_empty() {
+                s = inner;
+            } else if is_address(inner) && !outer.is_empty() {
+                s = outer;
+            }
         }
         if s.len() > 3 && s.is_char_boundary(3) {
             let head = &s[..3];
@@ -602,9 +763,19 @@ fn author_name(raw: &str) -> String {
             }
         }
         if s == before {
-            return s.to_string();
+            break;
         }
     }
+    if is_address(s) || is_http(s) || s.starts_with("www.") {
+        return String::new();
+    }
+    s.to_string()
+}
+
+/// An e-mail address (with or without `mailto:`), not a name.
+fn is_address(s: &str) -> bool {
+    let s = s.strip_prefix("mailto:").unwrap_or(s);
+    s.contains('@') && !s.contains(char::is_whitespace)
 }
 
 fn categories(cats: &[model::Category]) -> Vec<String> {
@@ -615,7 +786,7 @@ fn categories(cats: &[model::Category]) -> Vec<String> {
             .as_deref()
             .filter(|l| !l.trim().is_empty())
             .unwrap_or(&c.term);
-        let name = html::plain(raw);
+        let name = fix_text(html::plain(raw));
         if !name.is_empty() && !out.contains(&name) {
             out.push(name);
         }
@@ -625,7 +796,12 @@ fn categories(cats: &[model::Category]) -> Vec<String> {
 
 /// RSS `<enclosure>` and `media:content` (feed-rs media objects), Atom
 /// `rel="enclosure"` links and JSON Feed attachments; one per URL.
-fn enclosures(entry: &model::Entry, kind: &FeedType, base: Option<&Url>) -> Vec<Enclosure> {
+fn enclosures(
+    entry: &model::Entry,
+    extra: Option<&extras::Item>,
+    kind: &FeedType,
+    base: Option<&Url>,
+) -> Vec<Enclosure> {
     let mut out: Vec<Enclosure> = Vec::new();
     let mut add = |url: String, mime_type: Option<String>, length: Option<u64>| match out
         .iter_mut()
@@ -650,6 +826,12 @@ fn enclosures(entry: &model::Entry, kind: &FeedType, base: Option<&Url>) -> Vec<
                     c.size,
                 );
             }
+        }
+    }
+    // feed-rs keeps only the `media:content` of an item that has both.
+    for (href, mime_type, length) in extra.iter().flat_map(|x| &x.enclosures) {
+        if let Some(url) = urls::resolve(href, base) {
+            add(url.into(), mime_type.clone(), *length);
         }
     }
     for l in &entry.links {

@@ -43,6 +43,8 @@ pub(super) enum Fix {
     Truncated,
     ItemOutsideChannel,
     AtomTextType,
+    AtomContentSrc,
+    MarkupInText,
 }
 
 impl Fix {
@@ -63,6 +65,8 @@ impl Fix {
             Fix::Truncated => "truncated document (kept the complete entries)",
             Fix::ItemOutsideChannel => "items outside <channel>",
             Fix::AtomTextType => "invalid Atom text type",
+            Fix::AtomContentSrc => "Atom content with src and a body or a text type",
+            Fix::MarkupInText => "HTML markup not escaped in a text element",
         }
     }
 }
@@ -79,6 +83,7 @@ pub(super) fn repair(doc: &str, atom03: bool) -> Repaired {
         root_is_rss: false,
         atom: false,
         atom03,
+        text_mode: None,
         fixes: Vec::new(),
         first_problem: None,
     };
@@ -133,6 +138,10 @@ struct Writer<'a> {
     /// The root is an Atom `<feed>` or `<entry>`.
     atom: bool,
     atom03: bool,
+    /// Inside an RSS text element (`description`, `title`,
+    /// `content:encoded`) at this stack depth: markup in it is HTML that
+    /// should have been escaped, and is escaped.
+    text_mode: Option<usize>,
     fixes: Vec<Fix>,
     first_problem: Option<usize>,
 }
@@ -265,6 +274,11 @@ impl<'a> Writer<'a> {
                 let len = 1 + digits_at + n + 1;
                 let code = u32::from_str_radix(digits, if hex { 16 } else { 10 }).ok();
                 match code.and_then(xml_char) {
+                    // `&#X41;`: XML wants a lowercase `x`.
+                    Some(c) if code == Some(c as u32) && b.get(1) == Some(&b'X') => {
+                        self.fix(Fix::BadCharRef, i);
+                        push_char_ref(&mut self.out, c as u32);
+                    }
                     Some(c) if code == Some(c as u32) => {
                         self.out.push_str(&self.doc[i..i + len]);
                     }
@@ -310,6 +324,33 @@ impl<'a> Writer<'a> {
     fn markup(&mut self, i: usize) -> usize {
         let doc = self.doc;
         let rest = &doc[i..];
+        if let Some(depth) = self.text_mode {
+            let closing = rest.strip_prefix("</").is_some_and(|end| {
+                let n = name_len(end);
+                n > 0
+                    && self
+                        .stack
+                        .get(depth - 1)
+                        .is_some_and(|(open, _)| *open == &end[..n])
+            });
+            let tag = rest.starts_with("</") || starts_name(&rest[1..]);
+            if tag && !closing {
+                let Some(len) = markup_len(rest) else {
+                    return self.cut(i);
+                };
+                self.fix(Fix::MarkupInText, i);
+                for c in rest[..len].chars() {
+                    match c {
+                        '<' => self.out.push_str("&lt;"),
+                        '>' => self.out.push_str("&gt;"),
+                        '&' => self.out.push_str("&amp;"),
+                        c if c < ' ' && !matches!(c, '\t' | '\n' | '\r') => {}
+                        c => self.out.push(c),
+                    }
+                }
+                return i + len;
+            }
+        }
         if let Some(comment) = rest.strip_prefix("<!--") {
             return match comment.find("-->") {
                 Some(p) => {
@@ -429,7 +470,26 @@ impl<'a> Writer<'a> {
         self.out.push_str(name);
         let mode = tag.attr("mode");
         let doc = self.doc;
+        // Atom content with `src` must be empty and typed with a media
+        // type; feed-rs fails the whole feed otherwise. A body wins over
+        // the `src`; an empty one loses a text type (`type="html"`).
+        let drop = if self.atom && local(tag.name) == "content" && tag.attr("src").is_some() {
+            let body = !tag.self_closing && !doc[tag.end..].trim_start().starts_with("</");
+            if body {
+                Some("src")
+            } else {
+                tag.attr("type")
+                    .filter(|t| !is_media_type(t))
+                    .map(|_| "type")
+            }
+        } else {
+            None
+        };
         for (k, a) in tag.attrs.iter().enumerate() {
+            if Some(a.name) == drop {
+                self.fix(Fix::AtomContentSrc, at);
+                continue;
+            }
             if tag.attrs[..k].iter().any(|o| o.name == a.name) {
                 self.fix(Fix::Attribute, at);
                 continue;
@@ -476,6 +536,13 @@ impl<'a> Writer<'a> {
         } else {
             self.out.push('>');
             self.stack.push((tag.name, start));
+            if !self.atom
+                && self.text_mode.is_none()
+                && self.stack.len() >= 3
+                && matches!(local(tag.name), "description" | "title" | "encoded")
+            {
+                self.text_mode = Some(self.stack.len());
+            }
         }
     }
 
@@ -537,6 +604,9 @@ impl<'a> Writer<'a> {
         }
         let (open, _) = self.stack.pop().expect("k is in the stack");
         self.end_tag(open);
+        if self.text_mode.is_some_and(|d| self.stack.len() < d) {
+            self.text_mode = None;
+        }
         if self.stack.is_empty() {
             self.root_done = true;
         }
@@ -687,6 +757,26 @@ pub(super) fn compat(doc: &str, root: &StartTag) -> Compat {
         }
         _ => {}
     }
+    // RSS 0.9x written without a channel: items right in <rss>.
+    if local(root.name) == "rss"
+        && doc[root.end..].trim_start().starts_with("<item")
+        && !doc.contains("<channel")
+    {
+        edits.push((root.end, root.end, "<channel>"));
+        if let Some(end) = doc.rfind("</rss>") {
+            edits.push((end, end, "</channel>"));
+        }
+    }
+    // Namespaces spelled a little off (no trailing slash, another case,
+    // https): feed-rs matches them exactly and would skip their elements.
+    for a in root.attrs.iter().filter(|a| a.name.starts_with("xmlns:")) {
+        if let Some(v) = a.value.filter(|v| v.quote.is_some())
+            && let Some(canonical) = known_namespace(v.raw)
+            && canonical != v.raw
+        {
+            edits.push((v.from, v.to, canonical));
+        }
+    }
     if edits.is_empty() {
         return Compat::None;
     }
@@ -700,6 +790,40 @@ pub(super) fn compat(doc: &str, root: &StartTag) -> Compat {
     }
     s.push_str(&doc[at..]);
     Compat::Rewritten(s)
+}
+
+/// The namespaces feed-rs knows, as it spells them.
+const NAMESPACES: [&str; 8] = [
+    "http://purl.org/rss/1.0/modules/content/",
+    "http://purl.org/dc/elements/1.1/",
+    "http://search.yahoo.com/mrss/",
+    "http://www.itunes.com/dtds/podcast-1.0.dtd",
+    ATOM10_NS,
+    "https://podcastindex.org/namespace/1.0",
+    "http://wellformedweb.org/CommentAPI/",
+    RSS10_NS,
+];
+
+/// The namespace feed-rs knows that `uri` means: the same but for the
+/// scheme, letter case and a trailing slash; and the RSS Board's name for
+/// Media RSS. `None` for any other.
+fn known_namespace(uri: &str) -> Option<&'static str> {
+    fn key(u: &str) -> &str {
+        let u = u.trim();
+        let u = u
+            .strip_prefix("http://")
+            .or_else(|| u.strip_prefix("https://"))
+            .unwrap_or(u);
+        u.strip_suffix('/').unwrap_or(u)
+    }
+    let k = key(uri);
+    if k.eq_ignore_ascii_case("www.rssboard.org/media-rss") {
+        return Some(NAMESPACES[2]);
+    }
+    NAMESPACES
+        .iter()
+        .find(|n| key(n).eq_ignore_ascii_case(k))
+        .copied()
 }
 
 /// The root element's start tag: after the declaration, comments, processing
@@ -909,6 +1033,32 @@ pub(super) fn parse_start_tag(doc: &str, i: usize) -> Option<StartTag<'_>> {
         }
         tag.attrs.push(Attr { space, name, value });
     }
+}
+
+/// Length of the tag at the start of `s` up to its `>`, quotes respected;
+/// `None` when the document ends first.
+fn markup_len(s: &str) -> Option<usize> {
+    let mut quote = None;
+    for (k, c) in s.bytes().enumerate().skip(1) {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(c),
+            (None, b'>') => return Some(k + 1),
+            // A tag does not hold another: this one was never closed.
+            (None, b'<') => return Some(k),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether `s` reads as a media type (`text/html`, `application/atom+xml`).
+fn is_media_type(s: &str) -> bool {
+    let s = s.trim();
+    s.contains('/')
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'+' | b'-' | b'.'))
 }
 
 /// Length of the XML name at the start of `s` (0 when there is none).
@@ -1145,6 +1295,7 @@ mod tests {
             &[Fix::BareAmpersand, Fix::UndefinedEntity],
         );
         check("<a>&#0;&#150;</a>", "<a>&#8211;</a>", &[Fix::BadCharRef]);
+        check("<a>&#X41;</a>", "<a>&#65;</a>", &[Fix::BadCharRef]);
         check("<a>1 < 2</a>", "<a>1 &lt; 2</a>", &[Fix::BareLessThan]);
         check("<a>x\u{1}y</a>", "<a>xy</a>", &[Fix::ControlChar]);
         check(
@@ -1166,6 +1317,11 @@ mod tests {
         );
         check("<d><p>a</d>", "<d><p>a</p></d>", &[Fix::Unclosed]);
         check("<d>a</p></d>", "<d>a</d>", &[Fix::StrayEndTag]);
+        check(
+            "<rss><channel><item><description>one<br>two <b class=\"x>\">b</b></description></item></channel></rss>",
+            "<rss><channel><item><description>one&lt;br&gt;two &lt;b class=\"x&gt;\"&gt;b&lt;/b&gt;</description></item></channel></rss>",
+            &[Fix::MarkupInText],
+        );
         check(
             "<rss><channel><item><title>1</title></item>\n<item><title>2</ti",
             "<rss><channel><item><title>1</title></item>\n</channel></rss>",
@@ -1207,6 +1363,11 @@ mod tests {
             &[Fix::AtomTextType],
         );
         check(
+            "<feed><content src=\"x\" type=\"html\">b</content><content src=\"y\" type=\"html\"/></feed>",
+            "<feed><content type=\"html\">b</content><content src=\"y\"/></feed>",
+            &[Fix::AtomContentSrc],
+        );
+        check(
             "<a><![CDATA[x & <y>]]></a>",
             "<a><![CDATA[x & <y>]]></a>",
             &[],
@@ -1246,6 +1407,24 @@ mod tests {
             Some("<rss version=\"2.0\"/>")
         );
         assert_eq!(rewritten("<rss version=\"2.0\"/>"), None);
+        assert_eq!(
+            rewritten("<rss version=\"2.0\">\n<item/>\n</rss>").as_deref(),
+            Some("<rss version=\"2.0\"><channel>\n<item/>\n</channel></rss>")
+        );
+        // Namespaces spelled a little off are spelled as feed-rs knows them.
+        assert_eq!(
+            rewritten(
+                "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1\" \
+                 xmlns:itunes=\"http://www.itunes.com/DTDs/Podcast-1.0.dtd\" \
+                 xmlns:media=\"http://www.rssboard.org/media-rss\" xmlns:x=\"urn:x\"/>"
+            )
+            .as_deref(),
+            Some(
+                "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \
+                 xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\" \
+                 xmlns:media=\"http://search.yahoo.com/mrss/\" xmlns:x=\"urn:x\"/>"
+            )
+        );
         assert_eq!(
             rewritten("<!-- c --><rdf:RDF xmlns=\"http://my.netscape.com/rdf/simple/0.9/\"/>")
                 .as_deref(),

@@ -12,6 +12,7 @@ fn run(bytes: &[u8], content_type: Option<&str>, timezone: Tz) -> Result<Parsed,
         bytes,
         url: Some(FEED_URL),
         content_type,
+        content_language: None,
         timezone,
         now: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
     })
@@ -105,6 +106,7 @@ fn relative_links_without_a_feed_url_use_the_self_link() {
         bytes: doc.as_bytes(),
         url: None,
         content_type: None,
+        content_language: None,
         timezone: chrono_tz::UTC,
         now: Utc::now(),
     })
@@ -508,10 +510,10 @@ fn not_feeds() {
             "<rss version=\"2.0\">\n<chanel><item/></chanel></rss>",
             "<rss> without a <channel>",
         ),
-        // feed-rs refuses an Atom content with both `src` and a body.
+        // Beyond repair: the document ends inside the root's start tag.
         (
-            "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n<entry>\n<content src=\"https://example.com/x\">body</content></entry></feed>",
-            "at line 3, column",
+            "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"\n xmlns:dc=\"http://purl.org/dc/elem",
+            "at line 2, column 1 (truncated document",
         ),
     ];
     for (doc, want) in cases {
@@ -562,10 +564,10 @@ fn broken_xml_is_repaired() {
             Some("content before the document"),
         ),
         (
-            // feed-rs keeps the text before the first child element.
+            // HTML in a text element is escaped: all of its text is kept.
             rss("<title>a &#0; b &nbsp;<br> c</title>"),
-            vec!["a b"],
-            Some("invalid character reference, undefined entity, unclosed HTML void element"),
+            vec!["a b c"],
+            Some("invalid character reference, undefined entity, HTML markup not escaped"),
         ),
         (
             "<rss version=\"2.0\"><channel><title>F</title><itunes:category text='T'>\
@@ -666,4 +668,418 @@ fn xhtml_script_never_reaches_content_html() {
             assert!(!html.contains(bad), "{doc}: {html}");
         }
     }
+}
+
+/// An RSS 2.0 document whose channel holds `channel` (title, link, items...).
+fn rss_channel(namespaces: &str, channel: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?>
+<rss version="2.0" {namespaces}>
+<channel><title>Feed</title><link>https://example.com/</link>
+{channel}
+</channel></rss>"#
+    )
+}
+
+/// An RSS 1.0 document with `items` after its channel.
+fn rdf(items: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+  xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="https://example.com/"><title>Feed</title><link>https://example.com/</link>
+<description>d</description></channel>
+{items}
+</rdf:RDF>"#
+    )
+}
+
+#[test]
+fn rss1_items_take_their_id_from_rdf_about_and_need_no_link() {
+    let p = feed(&rdf(
+        r#"<item rdf:about="https://example.com/1"><title>One</title><link>https://example.com/1</link></item>
+<item rdf:about="urn:example:2"><title>Two</title><dc:date>2024-04-17T10:00:00Z</dc:date></item>"#,
+    ));
+    let got: Vec<(&str, Option<&str>, &str)> = p
+        .articles
+        .iter()
+        .map(|a| (a.guid.as_str(), a.url.as_deref(), a.title.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "https://example.com/1",
+                Some("https://example.com/1"),
+                "One"
+            ),
+            ("urn:example:2", None, "Two"),
+        ]
+    );
+    assert_eq!(
+        p.articles[1].published.as_ref().map(format_time).as_deref(),
+        Some("2024-04-17T10:00:00Z")
+    );
+}
+
+#[test]
+fn atom_elements_inside_rss_items() {
+    let doc = rss_channel(
+        r#"xmlns:a10="http://www.w3.org/2005/Atom""#,
+        r#"<item><title>t</title><a10:link href="https://example.com/a10"/>
+<a10:author><a10:name>Jo Lee</a10:name><a10:email>jo@example.com</a10:email></a10:author>
+<a10:updated>2024-04-17T10:00:00Z</a10:updated></item>
+<item><title>u</title><author xmlns:author="http://www.w3.org/2005/Atom"><name>Di Roe</name></author></item>"#,
+    );
+    let p = feed(&doc);
+    assert_eq!(
+        p.articles[0].url.as_deref(),
+        Some("https://example.com/a10")
+    );
+    assert_eq!(p.articles[0].authors, ["Jo Lee"]);
+    assert_eq!(
+        p.articles[0].published.as_ref().map(format_time).as_deref(),
+        Some("2024-04-17T10:00:00Z")
+    );
+    assert_eq!(p.articles[1].authors, ["Di Roe"]);
+}
+
+#[test]
+fn pubdate_in_any_case() {
+    for tag in ["pubdate", "PubDate", "PUBDATE"] {
+        let a = article(&rss(&format!(
+            "<title>t</title><{tag}>Wed, 17 Apr 2024 10:03:49 GMT</{tag}>"
+        )));
+        assert_eq!(
+            a.published.as_ref().map(format_time).as_deref(),
+            Some("2024-04-17T10:03:49Z"),
+            "{tag}"
+        );
+    }
+}
+
+/// feed-rs merges an item's `<enclosure>` into its `media:content` and
+/// loses it; both are attachments.
+#[test]
+fn enclosure_and_media_content_both_kept() {
+    let a = article(&rss(r#"<title>t</title>
+<media:content url="https://example.com/photo.jpg" type="image/jpeg" fileSize="10"/>
+<media:thumbnail url="https://example.com/thumb.jpg"/>
+<enclosure url="https://example.com/ep.mp3" type="audio/mpeg" length="2000"/>"#));
+    let urls: Vec<(&str, Option<&str>, Option<u64>)> = a
+        .enclosures
+        .iter()
+        .map(|e| (e.url.as_str(), e.mime_type.as_deref(), e.length))
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            (
+                "https://example.com/photo.jpg",
+                Some("image/jpeg"),
+                Some(10)
+            ),
+            ("https://example.com/ep.mp3", Some("audio/mpeg"), Some(2000)),
+        ]
+    );
+}
+
+#[test]
+fn atom_content_with_src_and_a_body_is_read() {
+    let p = feed(&atom(
+        r#"<id>1</id><title>t</title><link href="https://example.com/1"/>
+<content src="https://example.com/1.html" type="html">&lt;p&gt;Body&lt;/p&gt;</content>"#,
+    ));
+    assert!(p.malformed(), "{:?}", p.warnings);
+    assert_eq!(p.articles[0].content_text.as_deref(), Some("Body"));
+    // Empty, with a text type where a media type belongs.
+    let p = feed(&atom(
+        r#"<id>1</id><title>t</title><content src="https://example.com/1.html" type="html"/>"#,
+    ));
+    assert_eq!(p.articles[0].title, "t");
+}
+
+/// Namespaces a little off (no trailing slash, other case, the RSS Board's
+/// Media RSS URI) still mean what they say; feedparser reads them too.
+#[test]
+fn namespaces_spelled_a_little_off() {
+    let doc = rss_channel(
+        r#"xmlns:dc="http://purl.org/dc/elements/1.1" xmlns:content="http://purl.org/rss/1.0/modules/content"
+           xmlns:media="http://www.rssboard.org/media-rss" xmlns:itunes="http://www.itunes.com/DTDs/Podcast-1.0.dtd""#,
+        r#"<item><title>t</title><dc:creator>Ann Lee</dc:creator>
+<content:encoded>&lt;p&gt;Full&lt;/p&gt;</content:encoded>
+<media:content url="https://example.com/v.mp4" type="video/mp4"/></item>"#,
+    );
+    let a = article(&doc);
+    assert_eq!(a.authors, ["Ann Lee"]);
+    assert_eq!(a.content_text.as_deref(), Some("Full"));
+    assert_eq!(a.enclosures.len(), 1);
+}
+
+#[test]
+fn more_authors() {
+    let cases = [
+        // iTunes names the episode's author too.
+        (
+            rss("<dc:creator>Marco</dc:creator><itunes:author>ATP</itunes:author>"),
+            vec!["Marco", "ATP"],
+        ),
+        (
+            rss("<author>Jane Doe &lt;jane@example.com&gt;</author>"),
+            vec!["Jane Doe"],
+        ),
+        (
+            rss("<itunes:author>jane@example.com (Jane Doe)</itunes:author>"),
+            vec!["Jane Doe"],
+        ),
+        (
+            rss("<itunes:author>mailto:jane@example.com</itunes:author>"),
+            vec![],
+        ),
+        // A URL is no name (feedparser keeps `dc:author` URLs as names).
+        (
+            rss("<dc:author>http://www.example.com/desk/</dc:author>"),
+            vec![],
+        ),
+    ];
+    for (doc, want) in cases {
+        let doc = doc.replace(
+            "xmlns:media=",
+            "xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\" xmlns:media=",
+        );
+        assert_eq!(article(&doc).authors, want, "{doc}");
+    }
+}
+
+/// An id is what the feed says, never resolved against the feed's URL:
+/// feedparser makes `<guid>333483</guid>` into `https://host/333483` and
+/// an Atom `<id>t3_x</id>` into a URL, which would change every id (and
+/// re-store every article) when the feed moves to another address. A
+/// relative permalink guid does give the link, resolved.
+#[test]
+fn ids_are_kept_as_written() {
+    let a = article(&rss("<title>t</title><guid>333483</guid>"));
+    assert_eq!((a.guid.as_str(), a.url.as_deref()), ("333483", None));
+    let a = article(&rss(
+        r#"<title>t</title><guid isPermaLink="true">/blog/intro</guid>"#,
+    ));
+    assert_eq!(
+        (a.guid.as_str(), a.url.as_deref()),
+        ("/blog/intro", Some("https://example.com/blog/intro"))
+    );
+    let a = article(&atom("<id>t3_157kyrd</id><title>t</title>"));
+    assert_eq!((a.guid.as_str(), a.url.as_deref()), ("t3_157kyrd", None));
+    // isPermaLink="false": the guid is no link.
+    let a = article(&rss(
+        r#"<title>t</title><guid isPermaLink="false">https://example.com/p/1</guid>"#,
+    ));
+    assert_eq!(a.url, None);
+}
+
+/// Dates feedparser reads as nothing (or wrongly) that trawl reads.
+#[test]
+fn dates_feedparser_cannot_read() {
+    for (date, want) in [
+        // Portuguese day and month names.
+        ("Seg, 24 Set 2018 19:42:40 -0300", "2018-09-24T22:42:40Z"),
+        // Thai weekday and month.
+        ("พฤ., 03 พ.ย. 2005 21:24:18 +0000", "2005-11-03T21:24:18Z"),
+        // Seconds of one digit, the zone as `GMT+9`.
+        ("Thu,28 Jul 2022 4:35:5 GMT+9", "2022-07-27T19:35:05Z"),
+        // feedparser reads this as November 1st.
+        ("2020/1/10 14:33:00", "2020-01-10T14:33:00Z"),
+    ] {
+        let a = article(&rss(&format!("<title>t</title><pubdate>{date}</pubdate>")));
+        assert_eq!(
+            a.published.as_ref().map(format_time).as_deref(),
+            Some(want),
+            "{date}"
+        );
+    }
+}
+
+/// Text in a legacy charset is read in that charset (feedparser turned
+/// these titles into Latin-1 mojibake).
+#[test]
+fn titles_decoded_in_their_charset() {
+    for (encoding, label, title) in [
+        (encoding_rs::EUC_KR, "euc-kr", "결정을 기록할 때는"),
+        (encoding_rs::SHIFT_JIS, "Shift_JIS", "年間走行距離報告"),
+    ] {
+        let doc = rss(&format!("<title>{title}</title>")).replace(
+            "<?xml version=\"1.0\"?>",
+            &format!("<?xml version=\"1.0\" encoding=\"{label}\"?>"),
+        );
+        let (bytes, _, bad) = encoding.encode(&doc);
+        assert!(!bad);
+        let p = run(&bytes, None, chrono_tz::UTC).unwrap();
+        assert_eq!(p.articles[0].title, title);
+    }
+}
+
+/// HTML reads `&#39s` as `'s`, as browsers do; feedparser leaves it as is.
+#[test]
+fn character_references_without_semicolon() {
+    let a = article(&rss("<title>The 70&amp;#39s and 101&amp;#34mm</title>"));
+    assert_eq!(a.title, "The 70's and 101\"mm");
+}
+
+#[test]
+fn double_encoded_utf8_repaired() {
+    let a = article(&rss(
+        "<title>Itâ€™s about Your Audience</title><description>CafÃ© au lait</description>\
+         <dc:creator>JosÃ© Ruiz</dc:creator><category>MÃ¼nchen</category>",
+    ));
+    assert_eq!(a.title, "It’s about Your Audience");
+    assert_eq!(a.summary.as_deref(), Some("Café au lait"));
+    assert_eq!(a.authors, ["José Ruiz"]);
+    assert_eq!(a.categories, ["München"]);
+    // Not double-encoded: left alone.
+    assert_eq!(article(&rss("<title>SÃO PAULO</title>")).title, "SÃO PAULO");
+}
+
+#[test]
+fn a_lying_single_byte_label_over_utf8() {
+    let doc = rss("<title>Tom Waits: Sänger lässt den Teufel raus</title>").replace(
+        "<?xml version=\"1.0\"?>",
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>",
+    );
+    assert_eq!(
+        article(&doc).title,
+        "Tom Waits: Sänger lässt den Teufel raus"
+    );
+}
+
+/// feedparser counts an `<item/>` nested in an item as one more (empty)
+/// entry; it is not one.
+#[test]
+fn nested_item_is_not_an_entry() {
+    let p = feed(&rss_channel(
+        "",
+        "<item><title>a</title><description>x</description><item /></item><item><title>b</title></item>",
+    ));
+    let titles: Vec<&str> = p.articles.iter().map(|a| a.title.as_str()).collect();
+    assert_eq!(titles, ["a", "b"]);
+}
+
+/// Language: the entry's `xml:lang`, then its `dc:language`, the channel's
+/// `<language>`, the channel's `dc:language`, the HTTP Content-Language.
+#[test]
+fn language_order() {
+    let lang = |doc: &str, http: Option<&str>| -> Vec<Option<String>> {
+        parse(&Input {
+            bytes: doc.as_bytes(),
+            url: Some(FEED_URL),
+            content_type: None,
+            content_language: http,
+            timezone: chrono_tz::UTC,
+            now: Utc::now(),
+        })
+        .unwrap()
+        .articles
+        .into_iter()
+        .map(|a| a.language)
+        .collect()
+    };
+    let ns = r#"xmlns:dc="http://purl.org/dc/elements/1.1/""#;
+    let items = r#"<item xml:lang="fr"><title>a</title></item>
+<item><title>b</title><dc:language>de</dc:language></item><item><title>c</title></item>"#;
+    let with_language = rss_channel(ns, &format!("<language>en-us</language>{items}"));
+    assert_eq!(
+        lang(&with_language, Some("ja")),
+        [Some("fr".into()), Some("de".into()), Some("en-us".into())]
+    );
+    let with_dc = rss_channel(ns, &format!("<dc:language>pt-BR</dc:language>{items}"));
+    assert_eq!(lang(&with_dc, Some("ja"))[2].as_deref(), Some("pt-BR"));
+    let bare = rss_channel(ns, items);
+    assert_eq!(lang(&bare, Some("ja"))[2].as_deref(), Some("ja"));
+    assert_eq!(lang(&bare, None)[2], None);
+}
+
+#[test]
+fn ttl_and_update_period() {
+    let ns = r#"xmlns:sy="http://purl.org/rss/1.0/modules/syndication/""#;
+    let p = feed(&rss_channel(
+        ns,
+        "<ttl>30</ttl><sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>4</sy:updateFrequency>",
+    ));
+    assert_eq!(p.ttl, Some(std::time::Duration::from_secs(30 * 60)));
+    assert_eq!(
+        p.update_period,
+        Some(std::time::Duration::from_secs(15 * 60))
+    );
+    let p = feed(&rss_channel(
+        ns,
+        "<sy:updateFrequency>2</sy:updateFrequency>",
+    ));
+    assert_eq!(
+        p.update_period,
+        Some(std::time::Duration::from_secs(12 * 3600))
+    );
+    let p = feed(&rss("<title>t</title>"));
+    assert_eq!((p.ttl, p.update_period), (None, None));
+    // Atom feeds carry `sy:` too.
+    let p = feed(&atom("<id>1</id><title>t</title>").replace(
+        "<title>Feed</title>",
+        "<title>Feed</title><sy:updatePeriod xmlns:sy=\"http://purl.org/rss/1.0/modules/syndication/\">daily</sy:updatePeriod>",
+    ));
+    assert_eq!(p.update_period, Some(std::time::Duration::from_secs(86400)));
+}
+
+#[test]
+fn media_title_stands_in_for_a_missing_title() {
+    let a = article(&atom(
+        r#"<id>1</id><media:group xmlns:media="http://search.yahoo.com/mrss/"><media:content url="https://example.com/v.mp4"><media:title>Clip</media:title></media:content></media:group>"#,
+    ));
+    assert_eq!(a.title, "Clip");
+}
+
+#[test]
+fn an_html_page_names_the_feeds_it_links() {
+    let page = r#"<!doctype html><html><head><title>News</title>
+<link rel="alternate" type="application/rss+xml" href="/rss.xml">
+<link rel="alternate" type="application/atom+xml" href="https://example.com/atom.xml">
+</head><body></body></html>"#;
+    let err = run(page.as_bytes(), None, chrono_tz::UTC)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "links these feeds: https://example.com/rss.xml, https://example.com/atom.xml"
+        ),
+        "{err}"
+    );
+    let err = run(b"<html><body>hi</body></html>", None, chrono_tz::UTC)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("links no feed"), "{err}");
+}
+
+/// XHTML left unescaped in an RSS description is HTML, all of it (feed-rs
+/// alone keeps the text before the first element).
+#[test]
+fn unescaped_markup_in_rss_text() {
+    let a = article(&rss(
+        "<title>A <em>big</em> day</title><description>one<p>two <b>three</b></p></description>",
+    ));
+    assert_eq!(a.title, "A big day");
+    assert_eq!(a.content_text.as_deref(), Some("one\n\ntwo three"));
+}
+
+#[test]
+fn fallbacks_for_missing_title_date_and_link() {
+    let a = article(&rss("<dc:title>From DC</dc:title>\
+         <dcterms:modified xmlns:dcterms=\"http://purl.org/dc/terms/\">2003-12-31T10:14:55Z</dcterms:modified>"));
+    assert_eq!(a.title, "From DC");
+    assert_eq!(
+        a.published.as_ref().map(format_time).as_deref(),
+        Some("2003-12-31T10:14:55Z")
+    );
+    assert_eq!(
+        article(&rss("<media:title>From media</media:title>")).title,
+        "From media"
+    );
+    // An Atom entry with no link but an http(s) id: the id is its address.
+    let a = article(&atom("<id>https://example.com/e/1</id><title>t</title>"));
+    assert_eq!(a.url.as_deref(), Some("https://example.com/e/1"));
 }

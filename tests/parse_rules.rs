@@ -1,0 +1,230 @@
+//! The reading rules of `parse` as a user meets them through the real
+//! binary: charsets, zone-less dates, broken XML, and feed discovery.
+//! Every fixture is written here.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Route, Server, Trawl, trawl};
+
+/// `trawl parse FILE ARGS...` on `bytes`; the articles, or the error line.
+fn parse(bytes: &[u8], args: &[&str]) -> Result<Vec<serde_json::Value>, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("feed");
+    std::fs::write(&file, bytes).unwrap();
+    let mut all = vec!["parse", file.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let run = trawl(&all, None, dir.path());
+    match run.code {
+        0 => Ok(run
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()),
+        1 => Err(run.stderr),
+        code => panic!("exit {code}: {}", run.stderr),
+    }
+}
+
+fn rss(decl: &str, items: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"{decl}?>\n<rss version=\"2.0\"><channel><title>Feed</title>\
+         <link>https://example.com/</link>\n{items}\n</channel></rss>"
+    )
+}
+
+fn titles(arts: &[serde_json::Value]) -> Vec<&str> {
+    arts.iter().map(|a| a["title"].as_str().unwrap()).collect()
+}
+
+#[test]
+fn gb2312_declared_gbk_bytes() {
+    // 镕 and 喆 are in GBK but not in GB2312.
+    let doc = rss(
+        " encoding=\"gb2312\"",
+        "<item><title>朱镕基会见陶喆</title></item>",
+    );
+    let (bytes, _, bad) = encoding_rs::GBK.encode(&doc);
+    assert!(!bad);
+    let arts = parse(&bytes, &[]).unwrap();
+    assert_eq!(titles(&arts), ["朱镕基会见陶喆"]);
+    // Served with the same label in the header.
+    let arts = parse(&bytes, &["--content-type", "text/xml; charset=GB2312"]).unwrap();
+    assert_eq!(titles(&arts), ["朱镕基会见陶喆"]);
+}
+
+#[test]
+fn zoneless_dates_read_in_the_given_zone() {
+    let doc = rss(
+        "",
+        "<item><title>a</title><pubDate>2024-04-17 10:03:49</pubDate></item>\
+         <item><title>b</title><pubDate>2024年4月17日 10:03</pubDate></item>\
+         <item><title>c</title><pubDate>Wed, 17 Apr 2024 10:03:49 +0000</pubDate></item>",
+    );
+    let arts = parse(doc.as_bytes(), &["--timezone", "Asia/Shanghai"]).unwrap();
+    let published: Vec<&str> = arts
+        .iter()
+        .map(|a| a["published"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        published,
+        [
+            "2024-04-17T02:03:49Z",
+            "2024-04-17T02:03:00Z",
+            // A date with a zone keeps it.
+            "2024-04-17T10:03:49Z"
+        ]
+    );
+    let arts = parse(doc.as_bytes(), &[]).unwrap();
+    assert_eq!(arts[0]["published"], "2024-04-17T10:03:49Z");
+}
+
+#[test]
+fn a_lying_charset_label() {
+    // UTF-8 bytes under an ISO-8859-1 declaration and header.
+    let doc = rss(
+        " encoding=\"ISO-8859-1\"",
+        "<item><title>Sänger lässt „los“</title></item>",
+    );
+    let arts = parse(doc.as_bytes(), &[]).unwrap();
+    assert_eq!(titles(&arts), ["Sänger lässt „los“"]);
+    let arts = parse(
+        doc.as_bytes(),
+        &["--content-type", "application/rss+xml; charset=iso-8859-1"],
+    )
+    .unwrap();
+    assert_eq!(titles(&arts), ["Sänger lässt „los“"]);
+}
+
+#[test]
+fn double_encoded_utf8() {
+    let doc = rss(
+        " encoding=\"utf-8\"",
+        "<item><title>CafÃ© â€“ Itâ€™s open</title></item>",
+    );
+    let arts = parse(doc.as_bytes(), &[]).unwrap();
+    assert_eq!(titles(&arts), ["Café – It’s open"]);
+}
+
+#[test]
+fn broken_xml_is_repaired() {
+    let doc = "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel><title>Feed &amp; Co</title>\n\
+        <item><title>Caf&eacute; &nbsp;R&D</title><description>one<br>two</description></item>\n\
+        <item><title>Second</title></item>\n\
+        <item><title>Thi";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.xml");
+    std::fs::write(&file, doc).unwrap();
+    let run = trawl(&["parse", file.to_str().unwrap()], None, dir.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let arts: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(titles(&arts), ["Café R&D", "Second"]);
+    assert_eq!(arts[0]["content_text"], "one\ntwo");
+    assert!(
+        run.stderr.contains("malformed XML, repaired"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn unrepairable_xml_names_line_and_column() {
+    let doc = "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"\n  xmlns:dc=\"http://purl.org/dc/el";
+    let err = parse(doc.as_bytes(), &[]).unwrap_err();
+    assert!(err.contains("at line 2, column 1"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+const PAGE: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>Example News</title>
+<link rel="alternate" type="application/rss+xml" title="World news" href="/world/rss.xml">
+<link rel="alternate" type="application/atom+xml" title="All" href="https://feeds.example.net/all.atom">
+<link rel="alternate" type="application/feed+json" href="feed.json">
+</head><body><p>Hello</p></body></html>"#;
+
+#[test]
+fn discover_on_a_served_page() {
+    let server = Server::start();
+    server.route(
+        "/news/index.html",
+        Route::ok("text/html; charset=utf-8", PAGE),
+    );
+    let url = server.url("/news/index.html");
+    let dir = tempfile::tempdir().unwrap();
+    let run = trawl(&["feeds", "discover", &url, "--json"], None, dir.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let found: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let urls: Vec<&str> = found.iter().map(|f| f["url"].as_str().unwrap()).collect();
+    assert_eq!(
+        urls,
+        [
+            server.url("/world/rss.xml").as_str(),
+            "https://feeds.example.net/all.atom",
+            server.url("/news/feed.json").as_str(),
+        ]
+    );
+    assert_eq!(found[0]["title"], "World news");
+    assert_eq!(found[0]["type"], "application/rss+xml");
+
+    // The table form names them too.
+    let run = trawl(&["feeds", "discover", &url], None, dir.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("World news"), "{}", run.stdout);
+}
+
+#[test]
+fn discover_on_a_file_and_on_a_page_without_feeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("page.html");
+    std::fs::write(&page, PAGE).unwrap();
+    let run = trawl(
+        &["feeds", "discover", page.to_str().unwrap()],
+        None,
+        dir.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("https://feeds.example.net/all.atom"),
+        "{}",
+        run.stdout
+    );
+
+    let bare = dir.path().join("bare.html");
+    std::fs::write(&bare, "<html><body>no feeds</body></html>").unwrap();
+    let run = trawl(
+        &["feeds", "discover", bare.to_str().unwrap()],
+        None,
+        dir.path(),
+    );
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("no feeds found"), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+#[test]
+fn fetching_a_page_says_which_feeds_it_links() {
+    let server = Server::start();
+    server.route("/", Route::ok("text/html; charset=utf-8", PAGE));
+    let t = Trawl::new("", &[]);
+    let url = server.url("/");
+    let run = t.run(&["fetch", "--url", &url]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    let line = run.line(&url);
+    assert!(
+        line.contains(&format!(
+            "an HTML page (<html>) that links these feeds: {}",
+            server.url("/world/rss.xml")
+        )),
+        "{line}"
+    );
+    assert!(Path::new(&t.db()).exists());
+}
