@@ -4,7 +4,9 @@
 //! Hot path: an entry costs one to three indexed lookups and one to two
 //! writes, all through cached prepared statements, inside the batch's
 //! transaction. Re-seeing an entry never touches the full-text index (its
-//! triggers fire only when title or text change).
+//! triggers fire only when title or text change). Only a new or changed
+//! article long enough to judge gets a near-duplicate fingerprint, and only
+//! a new one looks it up: four more index lookups (see `near.rs`).
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Type;
@@ -12,7 +14,10 @@ use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{ArticleQuery, Counts, Source, StoreError, StoredArticle};
+use super::{
+    ArticleDetail, ArticleQuery, ClusterMember, Counts, Policy, Source, StoreError, StoredArticle,
+    near, revisions,
+};
 use crate::article::{Article, FeedInfo, format_time, parse_time};
 use crate::dedupe::{self, Decision};
 
@@ -44,9 +49,10 @@ impl<'c> Statements<'c> {
             insert_article: conn.prepare_cached(
                 "INSERT INTO articles (url, guid, title, authors, published_at, updated_at, \
                  summary, content_html, content_text, language, categories, enclosures, \
-                 content_hash, first_seen_at, last_seen_at, feed_title, feed_url, feed_site_url) \
+                 content_hash, first_seen_at, last_seen_at, feed_title, feed_url, feed_site_url, \
+                 simhash, duplicate_of) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, \
-                 ?15, ?16, ?17)",
+                 ?15, ?16, ?17, ?18, ?19)",
             )?,
             // The URL follows the entry unless another article has it (the
             // unique index would refuse it) or the entry lost its link.
@@ -57,7 +63,8 @@ impl<'c> Statements<'c> {
                  title = ?3, authors = ?4, published_at = coalesce(?5, published_at), \
                  updated_at = ?6, summary = ?7, content_html = ?8, content_text = ?9, \
                  language = ?10, categories = ?11, enclosures = ?12, content_hash = ?13, \
-                 last_seen_at = max(last_seen_at, ?14) \
+                 last_seen_at = max(last_seen_at, ?14), simhash = ?15, \
+                 revised_at = coalesce(?16, revised_at) \
                  WHERE id = ?1",
             )?,
             // Times only move forward (and an entry seen twice in one second
@@ -87,18 +94,29 @@ pub(super) fn store(
     feed_id: i64,
     seen_at: &str,
     articles: &[Article],
+    policy: &Policy,
 ) -> Result<Counts, StoreError> {
     let mut st = Statements::prepare(conn)?;
+    let near = &policy.near_duplicates;
     let mut counts = Counts::default();
     for a in articles {
         match decide(&mut st, feed_id, a)? {
             Decision::Insert => {
+                let published = a.published.as_ref().map(format_time);
+                let fp = fingerprint(a, near.min_words);
+                let join = match fp {
+                    Some(fp) => {
+                        let at = published.as_deref().unwrap_or(seen_at);
+                        near::find(conn, fp, at, near)?
+                    }
+                    None => None,
+                };
                 let id = st.insert_article.insert(params![
                     a.url,
                     a.guid,
                     a.title,
                     json(&a.authors),
-                    a.published.as_ref().map(format_time),
+                    published,
                     a.updated.as_ref().map(format_time),
                     a.summary,
                     a.content_html,
@@ -111,7 +129,15 @@ pub(super) fn store(
                     a.feed.title,
                     a.feed.url,
                     a.feed.site_url,
+                    fp.map(|fp| fp as i64),
+                    match join {
+                        Some(dedupe::Join::Under(head)) => Some(head),
+                        _ => None,
+                    },
                 ])?;
+                if let Some(dedupe::Join::Before(head)) = join {
+                    near::make_head(conn, id, head)?;
+                }
                 st.insert_source.execute(params![
                     id,
                     feed_id,
@@ -127,6 +153,9 @@ pub(super) fn store(
                     .updated
                     .as_ref()
                     .map_or_else(|| seen_at.to_string(), format_time);
+                // The stored version is kept first, when the text really
+                // changed (another source may have brought this one already).
+                let changed = revisions::archive(conn, id, &a.content_hash, policy.max_revisions)?;
                 st.update_article.execute(params![
                     id,
                     a.url,
@@ -142,6 +171,8 @@ pub(super) fn store(
                     json(&a.enclosures),
                     a.content_hash,
                     seen_at,
+                    fingerprint(a, near.min_words).map(|fp| fp as i64),
+                    changed.then_some(seen_at),
                 ])?;
                 st.update_source.execute(params![
                     feed_id,
@@ -172,6 +203,11 @@ pub(super) fn store(
         }
     }
     Ok(counts)
+}
+
+/// The entry's near-duplicate fingerprint, when its text is long enough.
+fn fingerprint(a: &Article, min_words: usize) -> Option<u64> {
+    dedupe::fingerprint(&a.title, a.content_text.as_deref().unwrap_or(""), min_words)
 }
 
 /// Looks the entry's keys up in dedupe order, each only while no earlier one
@@ -313,23 +349,142 @@ pub(super) fn list(conn: &Connection, q: &ArticleQuery) -> Result<Vec<StoredArti
         .query_map(params![feed_id, since, limit], from_row)?
         .collect::<Result<Vec<_>, _>>()?;
 
-    let mut sources = conn.prepare_cached(
+    for stored in &mut found {
+        stored.sources = sources(conn, stored.id)?;
+    }
+    Ok(found)
+}
+
+/// Where article `id` was seen, by feed name.
+pub(super) fn sources(conn: &Connection, id: i64) -> Result<Vec<Source>, StoreError> {
+    let mut stmt = conn.prepare_cached(
         "SELECT f.name, s.guid, s.url, s.seen_at FROM article_sources s \
          JOIN feeds f ON f.id = s.feed_id WHERE s.article_id = ?1 ORDER BY f.name, s.guid",
     )?;
-    for stored in &mut found {
-        stored.sources = sources
-            .query_map([stored.id], |r| {
-                Ok(Source {
-                    feed: r.get(0)?,
-                    guid: r.get(1)?,
-                    url: r.get(2)?,
-                    seen_at: required_time_column(r, 3)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(Source {
+            feed: r.get(0)?,
+            guid: r.get(1)?,
+            url: r.get(2)?,
+            seen_at: required_time_column(r, 3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The id of the feed named `name`; `None` when there is none.
+pub(super) fn feed_id(conn: &Connection, name: &str) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM feeds WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()?)
+}
+
+/// The stored article `id` with its sources.
+pub(super) fn by_id(conn: &Connection, id: i64) -> Result<Option<StoredArticle>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT_ARTICLE} WHERE id = ?1"))?;
+    let Some(mut stored) = stmt.query_row([id], from_row).optional()? else {
+        return Ok(None);
+    };
+    stored.sources = sources(conn, id)?;
+    Ok(Some(stored))
+}
+
+/// See [`super::Store::article`].
+pub(super) fn detail(conn: &Connection, id: i64) -> Result<Option<ArticleDetail>, StoreError> {
+    let Some(stored) = by_id(conn, id)? else {
+        return Ok(None);
+    };
+    let (revised_at, simhash): (Option<String>, Option<i64>) = conn
+        .prepare_cached("SELECT revised_at, simhash FROM articles WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let head = stored.duplicate_of.unwrap_or(stored.id);
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, title, url, published_at, first_seen_at, simhash, duplicate_of \
+         FROM articles WHERE (id = ?1 OR duplicate_of = ?1) AND id <> ?2 \
+         ORDER BY duplicate_of IS NOT NULL, coalesce(published_at, first_seen_at), id",
+    )?;
+    let rows = stmt.query_map([head, id], |r| {
+        let other: Option<i64> = r.get(5)?;
+        Ok(ClusterMember {
+            id: r.get(0)?,
+            title: r.get(1)?,
+            url: r.get(2)?,
+            published: time_column(r, 3)?,
+            first_seen_at: required_time_column(r, 4)?,
+            head: r.get::<_, Option<i64>>(6)?.is_none(),
+            distance: simhash
+                .zip(other)
+                .map(|(a, b)| dedupe::distance(a as u64, b as u64)),
+            feeds: Vec::new(),
+        })
+    })?;
+    let mut cluster: Vec<ClusterMember> = rows.collect::<Result<_, _>>()?;
+    for member in &mut cluster {
+        member.feeds = sources(conn, member.id)?
+            .into_iter()
+            .map(|s| s.feed)
+            .collect();
+        member.feeds.dedup();
     }
-    Ok(found)
+    Ok(Some(ArticleDetail {
+        revised_at: revised_at.as_deref().and_then(parse_time),
+        cluster,
+        revisions: super::revisions::list(conn, id)?,
+        stored,
+    }))
+}
+
+/// See [`super::Store::export`]: one statement walked row by row in
+/// publish order (the `articles_newest` index, so no sort), the sources of
+/// each row read as it comes. Memory stays that of one article.
+pub(super) fn export<E: From<StoreError>>(
+    conn: &Connection,
+    q: &ArticleQuery,
+    mut each: impl FnMut(StoredArticle) -> Result<(), E>,
+) -> Result<u64, E> {
+    let feed = match &q.feed {
+        None => None,
+        Some(name) => match feed_id(conn, name)? {
+            Some(id) => Some(id),
+            None => return Ok(0),
+        },
+    };
+    let mut sql = String::from(SELECT_ARTICLE);
+    let mut clauses = Vec::new();
+    if feed.is_some() {
+        // Correlated, so SQLite walks the time index and probes the
+        // sources by article, holding nothing.
+        clauses.push(
+            "EXISTS (SELECT 1 FROM article_sources s WHERE s.article_id = articles.id \
+             AND s.feed_id = ?1)",
+        );
+    }
+    if q.since.is_some() {
+        clauses.push("coalesce(published_at, first_seen_at) >= ?2");
+    }
+    if !clauses.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&clauses.join(" AND "));
+    }
+    sql.push_str(" ORDER BY coalesce(published_at, first_seen_at), id LIMIT ?3");
+    let limit = match q.limit {
+        0 => -1,
+        n => i64::try_from(n).unwrap_or(i64::MAX),
+    };
+    let since = q.since.as_ref().map(format_time);
+    let mut stmt = conn.prepare(&sql).map_err(StoreError::from)?;
+    let mut rows = stmt
+        .query(params![feed, since, limit])
+        .map_err(StoreError::from)?;
+    let mut n = 0;
+    while let Some(row) = rows.next().map_err(StoreError::from)? {
+        let mut stored = from_row(row).map_err(StoreError::from)?;
+        stored.sources = sources(conn, stored.id)?;
+        each(stored)?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// See [`super::Store::recent_publish_times`]. Walks the feed's sources (a

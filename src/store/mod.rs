@@ -34,16 +34,23 @@
 mod articles;
 mod feeds;
 mod fetch_log;
+mod near;
+mod retention;
+mod revisions;
 mod schema;
+mod search;
 
 use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::Value;
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::article::{Article, FeedInfo, format_time};
-use crate::config::FeedConfig;
+use crate::config::{DaemonConfig, FeedConfig};
+use crate::dedupe::NearDuplicates;
 
 pub use schema::VERSION as SCHEMA_VERSION;
 
@@ -81,6 +88,12 @@ pub enum StoreError {
         "database {path} has tables but no schema version: not a trawl database, leaving it alone"
     )]
     NotOurs { path: String },
+    #[error("database {path}: cannot back it up to {backup} before migrating it: {reason}")]
+    Backup {
+        path: String,
+        backup: String,
+        reason: String,
+    },
     #[error("feed {name:?}: url {url:?} is already used by feed {other:?}")]
     UrlTaken {
         name: String,
@@ -98,6 +111,40 @@ pub struct Store {
     conn: Connection,
     /// The file (or `:memory:`), for messages.
     path: String,
+    /// How commits treat near-duplicates and revisions.
+    policy: Policy,
+}
+
+/// How [`Store::commit`] treats near-duplicates and revisions: the
+/// `[daemon]` keys `near_duplicate_window`, `near_duplicate_distance`,
+/// `near_duplicate_min_words` and `max_revisions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub near_duplicates: NearDuplicates,
+    /// Earlier versions kept per article (the newest); 0 keeps none.
+    pub max_revisions: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            near_duplicates: NearDuplicates::default(),
+            max_revisions: 20,
+        }
+    }
+}
+
+impl From<&DaemonConfig> for Policy {
+    fn from(d: &DaemonConfig) -> Self {
+        Policy {
+            near_duplicates: NearDuplicates {
+                window: d.near_duplicate_window,
+                max_distance: d.near_duplicate_distance,
+                min_words: d.near_duplicate_min_words,
+            },
+            max_revisions: d.max_revisions,
+        }
+    }
 }
 
 /// A feed as the database knows it.
@@ -214,6 +261,41 @@ pub struct ArticleQuery {
     pub limit: usize,
 }
 
+/// A full-text query for [`Store::search`].
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// An FTS5 expression, as [`crate::search::fts_query`] makes it.
+    pub fts: String,
+    /// Only articles with a source in the feed of this name.
+    pub feed: Option<String>,
+    /// Only articles whose time (published, else first seen) is at or after this.
+    pub since: Option<DateTime<Utc>>,
+    /// Only articles in this language: a tag (`en-gb`) or its primary
+    /// subtag (`en` finds `en`, `en-us`, `en-GB`).
+    pub language: Option<String>,
+    /// At most this many hits; 0 means no limit.
+    pub limit: usize,
+    /// Every matching article; by default the near-duplicates of a story
+    /// are one hit.
+    pub all: bool,
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub stored: StoredArticle,
+    /// FTS5's bm25 (title matches weigh more): lower is better.
+    pub rank: f64,
+    /// The title and a snippet of the text around the matches, as the index
+    /// sees them: highlights between [`crate::search::MARK_START`] and
+    /// [`crate::search::MARK_END`] (see [`crate::search::render_snippet`]).
+    pub title_marked: String,
+    pub snippet: String,
+    /// The other articles of its story, collapsed into this hit (always 0
+    /// with [`SearchQuery::all`]).
+    pub copies: usize,
+}
+
 /// Where a stored article was seen.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Source {
@@ -236,6 +318,53 @@ pub struct StoredArticle {
     pub first_seen_at: DateTime<Utc>,
     #[serde(serialize_with = "ser_time")]
     pub last_seen_at: DateTime<Utc>,
+}
+
+/// An article with its story and history, for `trawl articles show`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ArticleDetail {
+    #[serde(flatten)]
+    pub stored: StoredArticle,
+    /// When the current title and text were first seen, if they ever changed.
+    #[serde(serialize_with = "ser_opt_time")]
+    pub revised_at: Option<DateTime<Utc>>,
+    /// The other articles of its story (near-duplicates): the cluster head
+    /// first, then the members in publish order.
+    pub cluster: Vec<ClusterMember>,
+    /// Its earlier versions, oldest first.
+    pub revisions: Vec<Revision>,
+}
+
+/// Another article of the same story.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ClusterMember {
+    pub id: i64,
+    pub title: String,
+    pub url: Option<String>,
+    #[serde(serialize_with = "ser_opt_time")]
+    pub published: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "ser_time")]
+    pub first_seen_at: DateTime<Utc>,
+    /// The feeds it was seen in.
+    pub feeds: Vec<String>,
+    /// It is the cluster head (the story's earliest article).
+    pub head: bool,
+    /// Bits its fingerprint differs from the article's, when both have one.
+    pub distance: Option<u32>,
+}
+
+/// An earlier version of an article (`article_revisions`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Revision {
+    /// Counts up from 1 per article; the oldest may be gone (`max_revisions`).
+    pub revision: i64,
+    pub title: String,
+    pub summary: Option<String>,
+    pub content_text: Option<String>,
+    pub content_hash: String,
+    /// When this version was first seen.
+    #[serde(serialize_with = "ser_time")]
+    pub seen_at: DateTime<Utc>,
 }
 
 /// One fetch of one feed, as the fetch log remembers it.
@@ -274,6 +403,13 @@ fn ser_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::E
     s.serialize_str(&format_time(t))
 }
 
+fn ser_opt_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&format_time(t)),
+        None => s.serialize_none(),
+    }
+}
+
 impl Store {
     /// Opens (creating it and its folder when missing) and migrates the database.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
@@ -305,10 +441,21 @@ impl Store {
             e => e,
         };
         configure(&conn).map_err(|e| at_path(e.into()))?;
+        backup_before_migrating(&conn, &path)?;
         schema::migrate(&mut conn, &path).map_err(at_path)?;
         // Room for every statement of the commit and query paths.
         conn.set_prepared_statement_cache_capacity(64);
-        Ok(Store { conn, path })
+        Ok(Store {
+            conn,
+            path,
+            policy: Policy::default(),
+        })
+    }
+
+    /// Sets how later commits treat near-duplicates and revisions (the
+    /// defaults until called).
+    pub fn set_policy(&mut self, policy: Policy) {
+        self.policy = policy;
     }
 
     /// The database file (or `:memory:`).
@@ -380,7 +527,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let counts = batch
             .iter()
-            .map(|update| commit_one(&tx, update))
+            .map(|update| commit_one(&tx, update, &self.policy))
             .collect::<Result<Vec<_>, _>>()?;
         tx.commit()?;
         Ok(counts)
@@ -390,6 +537,43 @@ impl Store {
     /// time, then by id).
     pub fn articles(&self, q: &ArticleQuery) -> Result<Vec<StoredArticle>, StoreError> {
         articles::list(&self.conn, q)
+    }
+
+    /// Deletes up to `batch` of the oldest articles published before `cutoff`
+    /// that no feed has shown since (`[daemon] retention`), in one short
+    /// transaction; returns how many. Call it again while it returns
+    /// `batch`: each call lets the commits queued behind it go first.
+    pub fn prune(&mut self, cutoff: DateTime<Utc>, batch: usize) -> Result<usize, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = retention::prune(&tx, &format_time(&cutoff), batch)?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// The best matches of a full-text query, best first; see [`SearchQuery`].
+    pub fn search(&self, q: &SearchQuery) -> Result<Vec<Hit>, StoreError> {
+        search::search(&self.conn, q)
+    }
+
+    /// Article `id` with its sources, the other articles of its story and
+    /// its earlier versions; `None` when there is no such article.
+    pub fn article(&self, id: i64) -> Result<Option<ArticleDetail>, StoreError> {
+        articles::detail(&self.conn, id)
+    }
+
+    /// Calls `each` with every article that `q` selects, oldest first (by
+    /// published time, else first-seen time, then id), one at a time as the
+    /// database yields them: memory stays that of one article however many
+    /// there are. Stops at the first error `each` returns. Returns how many
+    /// articles were passed.
+    pub fn export<E: From<StoreError>>(
+        &self,
+        q: &ArticleQuery,
+        each: impl FnMut(StoredArticle) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        articles::export(&self.conn, q, each)
     }
 
     /// Leases up to `limit` feeds that may be polled (enabled, not disabled
@@ -503,6 +687,36 @@ fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// Keeps a copy of an older database as it was before it is migrated:
+/// `PATH.bak-vN` beside it, N its schema version. `VACUUM INTO` writes a
+/// consistent snapshot (whatever the WAL holds) under a temporary name that
+/// is renamed into place, so a crash midway never leaves a half backup under
+/// the real name. A fresh database (version 0), a current one and one in
+/// memory have nothing to keep; a newer one is refused by the migration.
+/// When the backup fails, nothing is migrated.
+fn backup_before_migrating(conn: &Connection, path: &str) -> Result<(), StoreError> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found == 0 || found >= SCHEMA_VERSION || path == ":memory:" {
+        return Ok(());
+    }
+    let backup = format!("{path}.bak-v{found}");
+    let partial = format!("{backup}.partial-{}", std::process::id());
+    let failed = |reason: String| StoreError::Backup {
+        path: path.to_string(),
+        backup: backup.clone(),
+        reason,
+    };
+    let _ = std::fs::remove_file(&partial);
+    conn.execute("VACUUM INTO ?1", [&partial])
+        .map_err(|e| failed(e.to_string()))?;
+    std::fs::rename(&partial, &backup).map_err(|e| failed(e.to_string()))?;
+    tracing::info!(
+        database = %path, backup = %backup, from = found, to = SCHEMA_VERSION,
+        "backed up the database before migrating it"
+    );
+    Ok(())
+}
+
 /// Sets the connection up: every connection trawl opens goes through here.
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -515,12 +729,34 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // With WAL, NORMAL loses at most the last commits on power loss, never
     // consistency; FULL would fsync on every commit.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // The full-text index's view of the text (migration 3): its triggers and
+    // its content view call it, so it must exist before anything is migrated
+    // or written. Innocuous: it reads nothing but its argument.
+    conn.create_scalar_function(
+        "trawl_fts_text",
+        1,
+        FunctionFlags::SQLITE_UTF8
+            | FunctionFlags::SQLITE_DETERMINISTIC
+            | FunctionFlags::SQLITE_INNOCUOUS,
+        |ctx| {
+            Ok(match ctx.get_raw(0).as_str_or_null() {
+                Ok(Some(text)) => Value::Text(crate::search::index_text(text).into_owned()),
+                Ok(None) => Value::Null,
+                // A BLOB or a number (never written by trawl): indexed as is.
+                Err(_) => ctx.get::<Value>(0)?,
+            })
+        },
+    )?;
     Ok(())
 }
 
 /// Writes one feed's outcome and its fetch log row, and ends the feed's
 /// lease; runs inside the batch's transaction.
-fn commit_one(conn: &Connection, update: &FeedUpdate) -> Result<Counts, StoreError> {
+fn commit_one(
+    conn: &Connection,
+    update: &FeedUpdate,
+    policy: &Policy,
+) -> Result<Counts, StoreError> {
     let fetched_at = format_time(&update.fetched_at);
     let times = feeds::FetchTimes {
         fetched_at: &fetched_at,
@@ -561,7 +797,7 @@ fn commit_one(conn: &Connection, update: &FeedUpdate) -> Result<Counts, StoreErr
                 malformed: update.malformed,
             };
             feeds::record_fetched(conn, update.feed_id, &times, &fetched)?;
-            let counts = articles::store(conn, update.feed_id, &fetched_at, articles)?;
+            let counts = articles::store(conn, update.feed_id, &fetched_at, articles, policy)?;
             (Some(*status), None, counts)
         }
     };
@@ -583,3 +819,5 @@ fn commit_one(conn: &Connection, update: &FeedUpdate) -> Result<Counts, StoreErr
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_stories;

@@ -144,6 +144,74 @@ CREATE INDEX feeds_pollable ON feeds(next_fetch_at)
     WHERE enabled = 1 AND disabled_reason IS NULL;
 CREATE INDEX articles_first_seen_at ON articles(first_seen_at);
 "#,
+    // 3: near-duplicates (the band index over `simhash`), revisions, and a
+    // full-text index that can search Chinese and Japanese.
+    r#"
+-- The near-duplicate fingerprint's four 16-bit bands, each indexed with the
+-- article's time, so candidates are found by lookup within a time window.
+-- Only articles long enough to judge have a fingerprint (partial indexes);
+-- queries must repeat `simhash IS NOT NULL` and these exact expressions.
+CREATE INDEX articles_band0 ON articles((simhash & 65535), coalesce(published_at, first_seen_at))
+    WHERE simhash IS NOT NULL;
+CREATE INDEX articles_band1 ON articles(((simhash >> 16) & 65535), coalesce(published_at, first_seen_at))
+    WHERE simhash IS NOT NULL;
+CREATE INDEX articles_band2 ON articles(((simhash >> 32) & 65535), coalesce(published_at, first_seen_at))
+    WHERE simhash IS NOT NULL;
+CREATE INDEX articles_band3 ON articles(((simhash >> 48) & 65535), coalesce(published_at, first_seen_at))
+    WHERE simhash IS NOT NULL;
+
+-- When the article's current title and text were first seen (NULL: at
+-- first_seen_at, it never changed).
+ALTER TABLE articles ADD COLUMN revised_at TEXT;
+
+-- Earlier versions of an article, written before it is updated in place;
+-- `revision` counts up from 1 per article, and only the newest
+-- `[daemon] max_revisions` are kept. `seen_at`: when that version was first
+-- seen.
+CREATE TABLE article_revisions (
+    article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    revision INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    summary TEXT,
+    content_text TEXT,
+    content_hash TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (article_id, revision)
+) WITHOUT ROWID;
+
+-- The full-text index again, over the text as `trawl_fts_text()` gives it:
+-- every Han, Hiragana and Katakana character set apart, so that unicode61
+-- makes each one a token and a phrase of them finds a word (those scripts
+-- put no spaces between words). The view is the index's content: snippets
+-- are cut from it. Both need the function, which trawl registers on every
+-- connection; other programs can still MATCH (and read rowids).
+DROP TRIGGER articles_fts_insert;
+DROP TRIGGER articles_fts_delete;
+DROP TRIGGER articles_fts_update;
+DROP TABLE articles_fts;
+CREATE VIEW articles_fts_text AS
+    SELECT id, trawl_fts_text(title) AS title, trawl_fts_text(content_text) AS content_text
+    FROM articles;
+CREATE VIRTUAL TABLE articles_fts USING fts5(
+    title, content_text, content='articles_fts_text', content_rowid='id',
+    tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+    INSERT INTO articles_fts(rowid, title, content_text)
+    VALUES (new.id, trawl_fts_text(new.title), trawl_fts_text(new.content_text));
+END;
+CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, content_text)
+    VALUES ('delete', old.id, trawl_fts_text(old.title), trawl_fts_text(old.content_text));
+END;
+CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, content_text ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, content_text)
+    VALUES ('delete', old.id, trawl_fts_text(old.title), trawl_fts_text(old.content_text));
+    INSERT INTO articles_fts(rowid, title, content_text)
+    VALUES (new.id, trawl_fts_text(new.title), trawl_fts_text(new.content_text));
+END;
+INSERT INTO articles_fts(articles_fts) VALUES ('rebuild');
+"#,
 ];
 
 /// The SQL of migration `i` (from version `i` to `i + 1`), for tests that

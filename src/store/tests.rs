@@ -904,7 +904,7 @@ fn migration_1_to_2_keeps_data() {
         .unwrap();
     }
     let mut store = Store::open(&path).unwrap();
-    assert_eq!(scalar(&store, "PRAGMA user_version"), 2);
+    assert_eq!(scalar(&store, "PRAGMA user_version"), SCHEMA_VERSION);
     let a = row(&store, "a");
     assert_eq!((a.id, a.etag.as_deref()), (7, Some("\"v1\"")));
     assert_eq!(a.next_fetch_at, Some(t("2024-04-17T13:00:00Z")));

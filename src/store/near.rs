@@ -1,0 +1,149 @@
+//! Near-duplicates in the database: a new fingerprint's candidates, found
+//! through the four band indexes of migration 3 within the publish-time
+//! window, and the cluster bookkeeping (`articles.duplicate_of` always
+//! names the cluster head, never a member). The decisions are
+//! [`crate::dedupe`]'s.
+
+use chrono::Duration;
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
+
+use super::StoreError;
+use crate::article::{format_time, parse_time};
+use crate::dedupe::{self, Candidate, Join, NearDuplicates};
+
+/// The band expressions, exactly as the indexes `articles_band0` to
+/// `articles_band3` spell them (the planner matches them as written).
+const BANDS: [&str; 4] = [
+    "(simhash & 65535)",
+    "((simhash >> 16) & 65535)",
+    "((simhash >> 32) & 65535)",
+    "((simhash >> 48) & 65535)",
+];
+
+/// The candidates query for `probes` values per band: ?1 and ?2 bound the
+/// publish time, then the band values, band 0's first.
+fn candidates_sql(probes: usize) -> String {
+    let mut next = 3;
+    let parts: Vec<String> = BANDS
+        .iter()
+        .map(|band| {
+            let values: Vec<String> = (0..probes)
+                .map(|_| {
+                    next += 1;
+                    format!("?{}", next - 1)
+                })
+                .collect();
+            format!(
+                "SELECT id, simhash, duplicate_of, coalesce(published_at, first_seen_at) \
+                 FROM articles WHERE simhash IS NOT NULL AND {band} IN ({}) \
+                 AND coalesce(published_at, first_seen_at) BETWEEN ?1 AND ?2",
+                values.join(", ")
+            )
+        })
+        .collect();
+    parts.join(" UNION ALL ")
+}
+
+/// The candidates query, for plan tests.
+#[cfg(test)]
+pub(super) fn candidates_sql_for_tests(probes: usize) -> String {
+    candidates_sql(probes)
+}
+
+/// Where an article with fingerprint `fp`, published (else first seen) at
+/// `at`, joins a cluster: `None` when no stored article within the window
+/// is close enough.
+pub(super) fn find(
+    conn: &Connection,
+    fp: u64,
+    at: &str,
+    settings: &NearDuplicates,
+) -> Result<Option<Join>, StoreError> {
+    let window = Duration::from_std(settings.window).unwrap_or(Duration::MAX);
+    let (from, to) = match parse_time(at) {
+        Some(t) => (
+            t.checked_sub_signed(window)
+                .map_or_else(|| String::from("0000"), |t| format_time(&t)),
+            t.checked_add_signed(window)
+                .map_or_else(|| String::from("9999"), |t| format_time(&t)),
+        ),
+        None => (at.to_string(), at.to_string()),
+    };
+    let mut values: Vec<i64> = Vec::new();
+    let mut probes = 0;
+    for band in dedupe::bands(fp) {
+        let p = dedupe::probes(band, settings.max_distance);
+        probes = p.len();
+        values.extend(p.into_iter().map(i64::from));
+    }
+    let mut stmt = conn.prepare_cached(&candidates_sql(probes))?;
+    let params = [from, to]
+        .into_iter()
+        .map(rusqlite::types::Value::Text)
+        .chain(values.into_iter().map(rusqlite::types::Value::Integer));
+    let rows = stmt.query_map(params_from_iter(params), |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, Option<i64>>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })?;
+    let found: Vec<(i64, i64, Option<i64>, String)> = rows.collect::<Result<_, _>>()?;
+    let candidates: Vec<Candidate> = found
+        .iter()
+        .map(|(id, simhash, duplicate_of, published)| Candidate {
+            id: *id,
+            fingerprint: *simhash as u64,
+            duplicate_of: *duplicate_of,
+            published,
+        })
+        .collect();
+    let Some(closest) = dedupe::closest(fp, &candidates, settings.max_distance) else {
+        return Ok(None);
+    };
+    let head = closest.duplicate_of.unwrap_or(closest.id);
+    let head_published = if head == closest.id {
+        closest.published.to_string()
+    } else {
+        conn.prepare_cached(
+            "SELECT coalesce(published_at, first_seen_at) FROM articles WHERE id = ?1",
+        )?
+        .query_row([head], |r| r.get(0))
+        .optional()?
+        // A head is never deleted while it has members (see retention);
+        // should one be missing, the match joins under it all the same.
+        .unwrap_or_else(|| closest.published.to_string())
+    };
+    Ok(Some(dedupe::join(head, &head_published, at)))
+}
+
+/// Makes `id` the head of the cluster `old_head` leads: the old head and
+/// its members move under it.
+pub(super) fn make_head(conn: &Connection, id: i64, old_head: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE articles SET duplicate_of = ?1 WHERE duplicate_of = ?2")?
+        .execute([id, old_head])?;
+    conn.prepare_cached("UPDATE articles SET duplicate_of = ?1 WHERE id = ?2")?
+        .execute([id, old_head])?;
+    Ok(())
+}
+
+/// Before article `id` is deleted: when it heads a cluster, its earliest
+/// member becomes the head and the others move under that one, so the
+/// story stays one cluster.
+pub(super) fn hand_over(conn: &Connection, id: i64) -> Result<(), StoreError> {
+    let next: Option<i64> = conn
+        .prepare_cached(
+            "SELECT id FROM articles WHERE duplicate_of = ?1 \
+             ORDER BY coalesce(published_at, first_seen_at), id LIMIT 1",
+        )?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    if let Some(next) = next {
+        conn.prepare_cached("UPDATE articles SET duplicate_of = NULL WHERE id = ?1")?
+            .execute([next])?;
+        conn.prepare_cached("UPDATE articles SET duplicate_of = ?1 WHERE duplicate_of = ?2")?
+            .execute([next, id])?;
+    }
+    Ok(())
+}

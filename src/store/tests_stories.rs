@@ -1,0 +1,765 @@
+//! Store tests for stories across feeds: near-duplicates (clusters, the
+//! band lookup, the window), revisions, full-text search, export, and
+//! retention.
+
+use chrono::{DateTime, Utc};
+
+use super::*;
+use crate::article::parse_time;
+use crate::dedupe::content_hash;
+use rusqlite::params;
+
+fn t(s: &str) -> DateTime<Utc> {
+    parse_time(s).unwrap()
+}
+
+/// `n` words of deterministic prose, different for each `seed`.
+fn prose(seed: u64, n: usize) -> String {
+    const WORDS: &[&str] = &[
+        "the",
+        "council",
+        "approved",
+        "budget",
+        "river",
+        "bridge",
+        "workers",
+        "said",
+        "on",
+        "monday",
+        "after",
+        "months",
+        "of",
+        "talks",
+        "with",
+        "unions",
+        "and",
+        "residents",
+        "who",
+        "feared",
+        "rising",
+        "costs",
+        "mayor",
+        "announced",
+        "plan",
+        "to",
+        "repair",
+        "roads",
+        "before",
+        "winter",
+        "schools",
+        "hospital",
+        "election",
+        "minister",
+        "market",
+        "prices",
+        "fell",
+        "sharply",
+        "investors",
+        "data",
+        "report",
+        "showed",
+        "growth",
+        "slowing",
+        "energy",
+        "climate",
+        "storm",
+        "flooded",
+        "villages",
+        "police",
+        "court",
+    ];
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut words = Vec::with_capacity(n);
+    for i in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let w = WORDS[(x % WORDS.len() as u64) as usize];
+        words.push(if i % 12 == 11 {
+            format!("{w}.")
+        } else {
+            w.to_string()
+        });
+    }
+    words.join(" ")
+}
+
+fn entry(guid: &str, title: &str, text: &str, published: &str) -> Article {
+    Article {
+        guid: guid.to_string(),
+        url: Some(format!("https://example.test/{guid}")),
+        title: title.to_string(),
+        authors: Vec::new(),
+        published: Some(t(published)),
+        updated: None,
+        summary: None,
+        content_html: None,
+        content_text: (!text.is_empty()).then(|| text.to_string()),
+        categories: Vec::new(),
+        language: Some("en".into()),
+        enclosures: Vec::new(),
+        feed: FeedInfo::default(),
+        content_hash: content_hash(title, text),
+    }
+}
+
+fn store_with(names: &[&str]) -> (Store, Vec<i64>) {
+    let mut store = Store::open_in_memory().unwrap();
+    let feeds: Vec<FeedConfig> = names
+        .iter()
+        .map(|n| FeedConfig {
+            name: n.to_string(),
+            url: format!("https://{n}.test/feed"),
+            interval: None,
+            timezone: None,
+            tags: Vec::new(),
+            enabled: true,
+        })
+        .collect();
+    let ids = store
+        .sync_feeds(&feeds)
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    (store, ids)
+}
+
+fn put(store: &mut Store, feed_id: i64, at: &str, articles: Vec<Article>) -> Counts {
+    let update = FeedUpdate {
+        feed_id,
+        fetched_at: t(at),
+        next_fetch_at: t(at) + chrono::Duration::hours(1),
+        outcome: Outcome::Fetched {
+            status: 200,
+            moved_to: None,
+            etag: None,
+            last_modified: None,
+            feed: FeedInfo::default(),
+            articles,
+        },
+        bytes: None,
+        duration_ms: 0,
+        body_hash: None,
+        unconditional: false,
+        no_validators: None,
+        malformed: false,
+    };
+    store.commit(&[update]).unwrap()[0]
+}
+
+/// (id, duplicate_of) of the article stored under `guid`.
+fn link(store: &Store, guid: &str) -> (i64, Option<i64>) {
+    store
+        .conn
+        .query_row(
+            "SELECT id, duplicate_of FROM articles WHERE guid = ?1",
+            [guid],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
+fn scalar(store: &Store, sql: &str) -> i64 {
+    store.conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// A near copy of `text`: one word changed and a line added (its number
+/// `n`, so that two copies are not the same text).
+fn edited(text: &str, n: u32) -> String {
+    format!(
+        "{}\n\nUpdate {n}: this story was updated.",
+        text.replacen("council", "assembly", 1)
+    )
+}
+
+// ---- near-duplicates ----
+
+#[test]
+fn a_near_copy_from_another_feed_joins_the_first_articles_cluster() {
+    let (mut store, ids) = store_with(&["a", "b", "c", "d"]);
+    let text = prose(1, 300);
+    put(
+        &mut store,
+        ids[0],
+        "2024-04-17T10:00:00Z",
+        vec![entry(
+            "orig",
+            "Council approves budget",
+            &text,
+            "2024-04-17T09:00:00Z",
+        )],
+    );
+    let c = put(
+        &mut store,
+        ids[1],
+        "2024-04-17T11:00:00Z",
+        vec![
+            entry(
+                "copy",
+                "Council approves budget",
+                &edited(&text, 1),
+                "2024-04-17T10:00:00Z",
+            ),
+            entry(
+                "other",
+                "Storm floods villages",
+                &prose(2, 300),
+                "2024-04-17T10:00:00Z",
+            ),
+        ],
+    );
+    assert_eq!(c.new, 2, "a near copy is kept as an article of its own");
+    let (orig, none) = link(&store, "orig");
+    assert_eq!(none, None);
+    assert_eq!(link(&store, "copy").1, Some(orig));
+    assert_eq!(
+        link(&store, "other").1,
+        None,
+        "an unrelated story stays apart"
+    );
+
+    // A copy of the copy points at the head, never at a member.
+    put(
+        &mut store,
+        ids[2],
+        "2024-04-17T12:00:00Z",
+        vec![entry(
+            "copy2",
+            "UPDATE: Council approves budget",
+            &edited(&text, 2),
+            "2024-04-17T11:30:00Z",
+        )],
+    );
+    assert_eq!(link(&store, "copy2").1, Some(orig));
+
+    // A copy published before the head, seen later, becomes the head.
+    put(
+        &mut store,
+        ids[3],
+        "2024-04-17T13:00:00Z",
+        vec![entry(
+            "early",
+            "Council approves budget",
+            &edited(&text, 3),
+            "2024-04-17T08:00:00Z",
+        )],
+    );
+    let (early, head) = link(&store, "early");
+    assert_eq!(head, None);
+    for guid in ["orig", "copy", "copy2"] {
+        assert_eq!(link(&store, guid).1, Some(early), "{guid}");
+    }
+
+    let detail = store.article(orig).unwrap().unwrap();
+    let others: Vec<(i64, bool)> = detail.cluster.iter().map(|m| (m.id, m.head)).collect();
+    assert_eq!(others[0], (early, true), "the head comes first");
+    assert_eq!(others.len(), 3);
+    assert!(
+        detail
+            .cluster
+            .iter()
+            .all(|m| m.distance.is_some_and(|d| d <= 3))
+    );
+}
+
+#[test]
+fn short_texts_and_texts_outside_the_window_are_never_near_matched() {
+    let (mut store, ids) = store_with(&["a", "b"]);
+    let short = prose(3, 30);
+    let long = prose(4, 200);
+    put(
+        &mut store,
+        ids[0],
+        "2024-04-17T10:00:00Z",
+        vec![
+            entry("short", "Brief", &short, "2024-04-17T09:00:00Z"),
+            entry("long", "Long read", &long, "2024-04-01T09:00:00Z"),
+        ],
+    );
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT count(*) FROM articles WHERE simhash IS NULL"
+        ),
+        1,
+        "no fingerprint for the short text"
+    );
+    put(
+        &mut store,
+        ids[1],
+        "2024-04-17T11:00:00Z",
+        vec![
+            entry(
+                "short2",
+                "Brief",
+                &format!("{short} More."),
+                "2024-04-17T09:00:00Z",
+            ),
+            // Eight days after the first: beyond the default 7-day window.
+            entry(
+                "long2",
+                "Long read",
+                &edited(&long, 1),
+                "2024-04-09T09:00:01Z",
+            ),
+        ],
+    );
+    assert_eq!(link(&store, "short2").1, None);
+    assert_eq!(link(&store, "long2").1, None);
+
+    // Within a wider window, the same copy matches.
+    store.set_policy(Policy {
+        near_duplicates: NearDuplicates {
+            window: std::time::Duration::from_secs(9 * 86_400),
+            ..NearDuplicates::default()
+        },
+        ..Policy::default()
+    });
+    put(
+        &mut store,
+        ids[1],
+        "2024-04-17T12:00:00Z",
+        vec![entry(
+            "long3",
+            "Long read",
+            &edited(&long, 2),
+            "2024-04-09T09:00:01Z",
+        )],
+    );
+    assert_eq!(link(&store, "long3").1, Some(link(&store, "long").0));
+}
+
+/// Inserts an article row with a chosen fingerprint, as the commit path
+/// would have stored it.
+fn with_fingerprint(store: &Store, id: i64, fp: u64, published: &str) {
+    store
+        .conn
+        .execute(
+            "INSERT INTO articles (id, guid, title, content_hash, first_seen_at, last_seen_at, \
+             published_at, simhash) VALUES (?1, ?1, 't', ?1, ?2, ?2, ?2, ?3)",
+            params![id, published, fp as i64],
+        )
+        .unwrap();
+}
+
+#[test]
+fn the_band_lookup_finds_every_fingerprint_within_the_threshold_and_window() {
+    let store = Store::open_in_memory().unwrap();
+    let fp: u64 = 0xF0F0_1234_ABCD_8001;
+    // Differences spread over all four bands: 4 bits, one per band, share
+    // no band with `fp`; found only by probing one bit away.
+    let one_per_band = (1 << 3) | (1 << 20) | (1 << 37) | (1 << 60);
+    with_fingerprint(&store, 1, fp ^ 0b111, "2024-04-17T00:00:00Z"); // 3 bits, band 0
+    with_fingerprint(&store, 2, fp ^ one_per_band, "2024-04-17T00:00:00Z"); // 4 bits
+    with_fingerprint(&store, 3, !fp, "2024-04-17T00:00:00Z"); // unrelated
+    with_fingerprint(&store, 4, fp, "2024-03-01T00:00:00Z"); // equal, but long before
+    let settings = |max_distance| NearDuplicates {
+        max_distance,
+        ..NearDuplicates::default()
+    };
+    let find = |max| near::find(&store.conn, fp, "2024-04-18T00:00:00Z", &settings(max)).unwrap();
+    assert_eq!(find(3), Some(crate::dedupe::Join::Under(1)));
+    assert_eq!(find(2), None);
+    assert_eq!(
+        find(4),
+        Some(crate::dedupe::Join::Under(1)),
+        "the closest wins"
+    );
+    store
+        .conn
+        .execute("DELETE FROM articles WHERE id = 1", [])
+        .unwrap();
+    assert_eq!(find(3), None, "4 bits apart, one per band: no band agrees");
+    assert_eq!(
+        find(4),
+        Some(crate::dedupe::Join::Under(2)),
+        "found by probing"
+    );
+
+    // Each band is an index lookup, windowed by time, never a scan.
+    let plan = query_plan(&store, &near_sql_for_plan());
+    for band in 0..4 {
+        assert!(
+            plan.contains(&format!("USING INDEX articles_band{band}")),
+            "{plan}"
+        );
+    }
+    assert!(!plan.contains("SCAN"), "{plan}");
+}
+
+fn near_sql_for_plan() -> String {
+    // The query of `near::find` with literal values.
+    let mut sql = near::candidates_sql_for_tests(1);
+    for i in (1..=6).rev() {
+        let value = if i <= 2 {
+            "'2024-04-17T00:00:00Z'".to_string()
+        } else {
+            i.to_string()
+        };
+        sql = sql.replace(&format!("?{i}"), &value);
+    }
+    sql
+}
+
+fn query_plan(store: &Store, sql: &str) -> String {
+    let plan: Vec<String> = store
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap()
+        .query_map([], |r| r.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    plan.join("\n")
+}
+
+// ---- revisions ----
+
+#[test]
+fn revisions_keep_the_newest_versions_before_each_update() {
+    let (mut store, ids) = store_with(&["a", "b"]);
+    store.set_policy(Policy {
+        max_revisions: 2,
+        ..Policy::default()
+    });
+    let version = |n: u32| {
+        entry(
+            "g",
+            &format!("Quake toll: {n}"),
+            &format!("Count {n}."),
+            "2024-04-17T09:00:00Z",
+        )
+    };
+    let times = [
+        "2024-04-17T10:00:00Z",
+        "2024-04-17T11:00:00Z",
+        "2024-04-17T12:00:00Z",
+        "2024-04-17T13:00:00Z",
+    ];
+    for (n, at) in times.iter().enumerate() {
+        put(&mut store, ids[0], at, vec![version(n as u32 + 1)]);
+    }
+    // Seen again unchanged: no revision.
+    put(&mut store, ids[0], "2024-04-17T14:00:00Z", vec![version(4)]);
+    let id = link(&store, "g").0;
+    let d = store.article(id).unwrap().unwrap();
+    let kept: Vec<(i64, &str, String)> = d
+        .revisions
+        .iter()
+        .map(|r| (r.revision, r.title.as_str(), format_time(&r.seen_at)))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (2, "Quake toll: 2", "2024-04-17T11:00:00Z".to_string()),
+            (3, "Quake toll: 3", "2024-04-17T12:00:00Z".to_string()),
+        ],
+        "the newest two of three earlier versions, each with when it was first seen"
+    );
+    assert_eq!(d.revised_at, Some(t("2024-04-17T13:00:00Z")));
+    assert_eq!(d.stored.article.title, "Quake toll: 4");
+    assert_eq!(d.revisions[0].content_text.as_deref(), Some("Count 2."));
+
+    // With no revisions kept, updates still happen.
+    store.set_policy(Policy {
+        max_revisions: 0,
+        ..Policy::default()
+    });
+    put(&mut store, ids[0], "2024-04-17T15:00:00Z", vec![version(5)]);
+    assert_eq!(store.article(id).unwrap().unwrap().revisions.len(), 2);
+    assert_eq!(
+        store.article(id).unwrap().unwrap().stored.article.title,
+        "Quake toll: 5"
+    );
+}
+
+// ---- search ----
+
+fn search(store: &Store, query: &str, all: bool) -> Vec<Hit> {
+    store
+        .search(&SearchQuery {
+            fts: crate::search::fts_query(query).unwrap(),
+            all,
+            ..SearchQuery::default()
+        })
+        .unwrap()
+}
+
+#[test]
+fn search_ranks_titles_first_collapses_copies_and_marks_matches() {
+    let (mut store, ids) = store_with(&["a", "b", "c"]);
+    let story = format!("{} volcano {}", prose(5, 150), prose(6, 150));
+    put(
+        &mut store,
+        ids[0],
+        "2024-04-17T10:00:00Z",
+        vec![
+            entry(
+                "orig",
+                "Volcano erupts in Iceland",
+                &story,
+                "2024-04-17T09:00:00Z",
+            ),
+            entry(
+                "mention",
+                "Markets",
+                &format!("{} volcano ash.", prose(7, 60)),
+                "2024-04-17T09:00:00Z",
+            ),
+        ],
+    );
+    put(
+        &mut store,
+        ids[1],
+        "2024-04-17T11:00:00Z",
+        vec![entry(
+            "copy",
+            "Volcano erupts in Iceland",
+            &edited(&story, 1),
+            "2024-04-17T10:00:00Z",
+        )],
+    );
+    let orig = link(&store, "orig").0;
+    assert_eq!(link(&store, "copy").1, Some(orig));
+
+    let hits = search(&store, "volcano", false);
+    let got: Vec<(i64, usize)> = hits.iter().map(|h| (h.stored.id, h.copies)).collect();
+    assert_eq!(got, [(orig, 1), (link(&store, "mention").0, 0)]);
+    assert_eq!(
+        crate::search::render_snippet(&hits[0].title_marked, crate::search::Highlight::Brackets),
+        "[Volcano] erupts in Iceland"
+    );
+    assert!(
+        hits[0].snippet.contains("\u{2}volcano\u{3}"),
+        "{}",
+        hits[0].snippet
+    );
+    assert!(hits[0].rank < hits[1].rank, "lower is better");
+
+    let all = search(&store, "volcano", true);
+    assert_eq!(all.len(), 3);
+    assert!(all.iter().all(|h| h.copies == 0));
+
+    // Filters: feed, language, since.
+    let q = |feed: Option<&str>, language: Option<&str>, since: Option<&str>| {
+        store
+            .search(&SearchQuery {
+                fts: crate::search::fts_query("volcano").unwrap(),
+                feed: feed.map(Into::into),
+                language: language.map(Into::into),
+                since: since.map(t),
+                all: true,
+                ..SearchQuery::default()
+            })
+            .unwrap()
+            .len()
+    };
+    assert_eq!(q(Some("b"), None, None), 1);
+    assert_eq!(q(Some("nope"), None, None), 0);
+    assert_eq!(q(None, Some("EN"), None), 3);
+    assert_eq!(q(None, Some("de"), None), 0);
+    assert_eq!(q(None, None, Some("2024-04-17T09:30:00Z")), 1);
+
+    // A phrase, a prefix, a word that is nowhere.
+    assert_eq!(search(&store, "\"erupts in iceland\"", true).len(), 2);
+    assert_eq!(search(&store, "volc*", true).len(), 3);
+    assert!(search(&store, "tsunami", true).is_empty());
+}
+
+#[test]
+fn chinese_and_japanese_words_are_found_inside_unspaced_text() {
+    let (mut store, ids) = store_with(&["a"]);
+    let mut zh = entry(
+        "zh",
+        "台灣選舉結果公布",
+        "選舉委員會今天公布了結果，投票率創新高。",
+        "2024-04-17T09:00:00Z",
+    );
+    zh.language = Some("zh-tw".into());
+    let ja = entry(
+        "ja",
+        "ニュース速報",
+        "東京で大きな地震がありました。",
+        "2024-04-17T09:00:00Z",
+    );
+    put(&mut store, ids[0], "2024-04-17T10:00:00Z", vec![zh, ja]);
+    let found = |q: &str| -> Vec<String> {
+        search(&store, q, true)
+            .into_iter()
+            .map(|h| h.stored.article.guid)
+            .collect()
+    };
+    assert_eq!(found("選舉"), ["zh"]);
+    assert_eq!(found("投票率"), ["zh"]);
+    assert_eq!(found("地震"), ["ja"]);
+    assert_eq!(found("ニュース"), ["ja"]);
+    assert!(
+        found("選舉東京").is_empty(),
+        "characters must be side by side"
+    );
+    let hit = &search(&store, "地震", true)[0];
+    assert_eq!(
+        crate::search::render_snippet(&hit.snippet, crate::search::Highlight::Brackets),
+        "東京で大きな[地震]がありました。"
+    );
+}
+
+// ---- export ----
+
+#[test]
+fn export_streams_every_article_oldest_first_with_filters() {
+    let (mut store, ids) = store_with(&["a", "b"]);
+    put(
+        &mut store,
+        ids[0],
+        "2024-04-17T10:00:00Z",
+        vec![
+            entry("new", "New", "text", "2024-04-17T09:00:00Z"),
+            entry("old", "Old", "text", "2024-04-10T09:00:00Z"),
+        ],
+    );
+    put(
+        &mut store,
+        ids[1],
+        "2024-04-17T11:00:00Z",
+        vec![entry("mid", "Mid", "text", "2024-04-15T09:00:00Z")],
+    );
+    let export = |feed: Option<&str>, since: Option<&str>| -> Vec<String> {
+        let mut seen = Vec::new();
+        let q = ArticleQuery {
+            feed: feed.map(Into::into),
+            since: since.map(t),
+            limit: 0,
+        };
+        let n = store
+            .export(&q, |a| -> Result<(), StoreError> {
+                assert_eq!(a.sources.len(), 1, "each article comes with its sources");
+                seen.push(a.article.guid);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(n as usize, seen.len());
+        seen
+    };
+    assert_eq!(export(None, None), ["old", "mid", "new"]);
+    assert_eq!(export(Some("a"), None), ["old", "new"]);
+    assert_eq!(export(None, Some("2024-04-12T00:00:00Z")), ["mid", "new"]);
+    assert!(export(Some("nope"), None).is_empty());
+
+    // The callback's error stops the walk.
+    let mut calls = 0;
+    let r = store.export(&ArticleQuery::default(), |_| {
+        calls += 1;
+        Err(StoreError::UnknownFeed(7))
+    });
+    assert!(matches!(r, Err(StoreError::UnknownFeed(7))));
+    assert_eq!(calls, 1);
+}
+
+// ---- retention ----
+
+#[test]
+fn retention_prunes_the_oldest_in_batches_and_keeps_clusters_whole() {
+    let (mut store, ids) = store_with(&["a", "b", "c"]);
+    let text = prose(8, 200);
+    put(
+        &mut store,
+        ids[0],
+        "2024-01-01T10:00:00Z",
+        vec![
+            entry("head", "Story", &text, "2024-01-01T09:00:00Z"),
+            entry("old1", "Old one", "x", "2024-01-01T08:00:00Z"),
+            entry("old2", "Old two", "y", "2024-01-02T08:00:00Z"),
+        ],
+    );
+    put(
+        &mut store,
+        ids[1],
+        "2024-01-03T10:00:00Z",
+        vec![entry(
+            "member",
+            "Story",
+            &edited(&text, 1),
+            "2024-01-03T09:00:00Z",
+        )],
+    );
+    put(
+        &mut store,
+        ids[2],
+        "2024-06-01T10:00:00Z",
+        vec![entry("recent", "Recent", "z", "2024-06-01T09:00:00Z")],
+    );
+    // Still shown by its feed: kept however old.
+    put(
+        &mut store,
+        ids[0],
+        "2024-06-01T10:00:00Z",
+        vec![entry("old2", "Old two", "y", "2024-01-02T08:00:00Z")],
+    );
+    let head = link(&store, "head").0;
+    let member = link(&store, "member").0;
+    assert_eq!(link(&store, "member").1, Some(head));
+    // A revision, to see it go with its article.
+    store
+        .conn
+        .execute(
+            "INSERT INTO article_revisions VALUES (?1, 1, 't', NULL, 'x', 'h', '2024-01-01T10:00:00Z')",
+            [head],
+        )
+        .unwrap();
+
+    let cutoff = t("2024-03-01T00:00:00Z");
+    assert_eq!(store.prune(cutoff, 2).unwrap(), 2, "old1, then head");
+    assert_eq!(
+        link(&store, "member").1,
+        None,
+        "the member took over the story"
+    );
+    assert_eq!(scalar(&store, "SELECT count(*) FROM article_revisions"), 0);
+    assert_eq!(store.prune(cutoff, 2).unwrap(), 1, "member");
+    assert_eq!(store.prune(cutoff, 2).unwrap(), 0);
+    let left: Vec<String> = store
+        .articles(&ArticleQuery::default())
+        .unwrap()
+        .into_iter()
+        .map(|a| a.article.guid)
+        .collect();
+    assert_eq!(left, ["recent", "old2"]);
+    assert_eq!(scalar(&store, "SELECT count(*) FROM article_sources"), 2);
+    let _ = member;
+    // The full-text index forgot them.
+    let fts_rows = scalar(
+        &store,
+        "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'story OR one'",
+    );
+    assert_eq!(fts_rows, 0);
+}
+
+// ---- migration ----
+
+#[test]
+fn migration_2_to_3_keeps_articles_and_reindexes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trawl.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(schema::migration(0)).unwrap();
+        conn.execute_batch(schema::migration(1)).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 2;
+             INSERT INTO articles (id, guid, title, content_text, content_hash, first_seen_at, last_seen_at)
+             VALUES (1, 'g1', '台灣選舉', 'Old story text', 'h1', '2024-04-17T10:00:00Z', '2024-04-17T10:00:00Z');",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(scalar(&store, "PRAGMA user_version"), SCHEMA_VERSION);
+    assert_eq!(search(&store, "story", true).len(), 1);
+    assert_eq!(
+        search(&store, "選舉", true).len(),
+        1,
+        "reindexed with CJK set apart"
+    );
+    assert_eq!(store.article(1).unwrap().unwrap().revisions, []);
+}
