@@ -3,12 +3,30 @@
 //! enforced while the body streams in.
 //!
 //! Redirects are followed here rather than by reqwest so that each hop can be
-//! checked (scheme, count) and so that we know whether the whole chain was
-//! permanent, which is what decides if the stored feed URL moves.
+//! checked (scheme, count, loops, the address it leads to) and so that we
+//! know whether the whole chain was permanent, which is what decides if the
+//! stored feed URL moves.
+//!
+//! # The address rule
+//!
+//! Configured URLs are trusted as written. Once any hop of a fetch has been
+//! answered from a public address, every later hop must lead to a public
+//! address too ([`limits::may_connect`]), unless `[daemon]
+//! allow_private_redirects` is set: a server on the internet must not steer
+//! trawl into the network it runs in. The rule is enforced before a request
+//! is sent, twice over: an IP-literal target is checked directly, and a host
+//! name goes through a second client whose resolver drops internal addresses
+//! from DNS answers ([`GuardedResolver`]), so a public name that resolves to
+//! 10.0.0.1 is refused too. The address each answer came from is checked
+//! once more afterwards.
 
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{
     CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
     LOCATION, RETRY_AFTER,
@@ -16,6 +34,7 @@ use reqwest::header::{
 use url::Url;
 
 use crate::config::DaemonConfig;
+use crate::limits;
 
 /// The limits of one fetch.
 #[derive(Debug, Clone)]
@@ -26,6 +45,10 @@ pub struct Limits {
     /// Largest body accepted, counted after decompression.
     pub max_bytes: u64,
     pub max_redirects: usize,
+    /// Largest response head accepted (status line and headers).
+    pub max_header_bytes: u64,
+    /// Follow redirects from public to internal addresses (see the module docs).
+    pub allow_private_redirects: bool,
     pub user_agent: String,
 }
 
@@ -35,7 +58,9 @@ impl Limits {
             connect_timeout: d.connect_timeout,
             timeout: d.timeout,
             max_bytes: d.max_feed_bytes,
-            max_redirects: 10,
+            max_redirects: d.max_redirects,
+            max_header_bytes: d.max_header_bytes,
+            allow_private_redirects: d.allow_private_redirects,
             user_agent: d.user_agent.clone(),
         }
     }
@@ -121,8 +146,18 @@ pub enum FetchError {
     RedirectScheme(String),
     #[error("more than {0} redirects")]
     TooManyRedirects(usize),
+    #[error("redirect loop: {0:?} was already visited")]
+    RedirectLoop(String),
+    /// A redirect from a public address toward an internal one.
+    #[error(
+        "redirect to {url:?} refused: {addr} is not a public address \
+         (set allow_private_redirects to follow it)"
+    )]
+    PrivateRedirect { url: String, addr: String },
     #[error("body exceeds the limit of {limit} bytes")]
     TooLarge { limit: u64 },
+    #[error("response headers exceed the limit of {limit} bytes")]
+    HeadersTooLarge { limit: u64 },
     #[error("timed out after {}s (whole fetch, body included)", .0.as_secs_f64())]
     Timeout(Duration),
     /// DNS, TCP or TLS failed: no answer came from the server at all.
@@ -161,26 +196,138 @@ impl FetchError {
     }
 }
 
+/// How names resolve and which addresses count as public. The default is
+/// the system's resolver and [`limits::is_public`]; tests replace both, to
+/// play a public server on 127.0.0.1 and a host name with chosen answers.
+#[derive(Clone)]
+pub struct Network {
+    /// `None`: the system's resolver (getaddrinfo).
+    pub resolver: Option<Arc<dyn Resolve>>,
+    pub is_public: fn(IpAddr) -> bool,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network {
+            resolver: None,
+            is_public: limits::is_public,
+        }
+    }
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network")
+            .field("custom_resolver", &self.resolver.is_some())
+            .finish()
+    }
+}
+
+/// The system's resolver, as reqwest's default uses it.
+struct SystemResolver;
+
+impl Resolve for SystemResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// A resolver that keeps only public addresses of its inner resolver's
+/// answer, and fails when none is left: what redirected hops use once the
+/// fetch has reached a public address.
+pub struct GuardedResolver {
+    inner: Arc<dyn Resolve>,
+    is_public: fn(IpAddr) -> bool,
+}
+
+/// Every address a name resolved to was internal.
+#[derive(Debug, thiserror::Error)]
+#[error("{host} resolves only to internal addresses ({addrs})")]
+struct InternalOnly {
+    host: String,
+    addrs: String,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_string();
+        let answer = self.inner.resolve(name);
+        let is_public = self.is_public;
+        Box::pin(async move {
+            let all: Vec<SocketAddr> = answer.await?.collect();
+            let public: Vec<SocketAddr> =
+                all.iter().copied().filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                let addrs = all
+                    .iter()
+                    .map(|a| a.ip().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(Box::new(InternalOnly { host, addrs }) as _);
+            }
+            Ok(Box::new(public.into_iter()) as Addrs)
+        })
+    }
+}
+
 /// An HTTP client with trawl's settings. Cheap to share by reference; one per process.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    /// The same, with a resolver that answers public addresses only: for
+    /// redirected hops after a public one.
+    guarded: reqwest::Client,
     limits: Limits,
+    is_public: fn(IpAddr) -> bool,
 }
 
 impl Fetcher {
     pub fn new(limits: Limits) -> Result<Fetcher, FetchError> {
-        let client = reqwest::Client::builder()
-            .user_agent(limits.user_agent.clone())
-            .connect_timeout(limits.connect_timeout)
-            // Hops are followed in `fetch`, one checked request at a time.
-            .redirect(reqwest::redirect::Policy::none())
-            // A feed fetcher must not be steered by the environment's proxy settings by surprise.
-            .no_proxy()
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| FetchError::Network(format!("cannot build HTTP client: {e}")))?;
-        Ok(Fetcher { client, limits })
+        Fetcher::with_network(limits, Network::default())
+    }
+
+    /// A fetcher on another [`Network`] (tests).
+    pub fn with_network(limits: Limits, network: Network) -> Result<Fetcher, FetchError> {
+        let build = |resolver: Option<Arc<dyn Resolve>>| {
+            let mut b = reqwest::Client::builder()
+                .user_agent(limits.user_agent.clone())
+                .connect_timeout(limits.connect_timeout)
+                // Hops are followed in `fetch`, one checked request at a time.
+                .redirect(reqwest::redirect::Policy::none())
+                // A feed fetcher must not be steered by the environment's proxy settings by surprise.
+                .no_proxy()
+                .pool_idle_timeout(Duration::from_secs(30))
+                // HTTP/2 can be held to the byte; HTTP/1 heads are capped by
+                // hyper (about 400 KiB, 100 headers) while they stream in,
+                // and checked against the limit when complete.
+                .http2_max_header_list_size(
+                    u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX),
+                );
+            if let Some(r) = resolver {
+                b = b.dns_resolver(r);
+            }
+            b.build()
+                .map_err(|e| FetchError::Network(format!("cannot build HTTP client: {e}")))
+        };
+        let inner = network
+            .resolver
+            .clone()
+            .unwrap_or_else(|| Arc::new(SystemResolver));
+        let guarded: Arc<dyn Resolve> = Arc::new(GuardedResolver {
+            inner,
+            is_public: network.is_public,
+        });
+        Ok(Fetcher {
+            client: build(network.resolver)?,
+            guarded: build(Some(guarded))?,
+            limits,
+            is_public: network.is_public,
+        })
     }
 
     pub fn limits(&self) -> &Limits {
@@ -228,14 +375,41 @@ impl Fetcher {
 
         let mut hops = 0usize;
         let mut all_permanent = true;
+        let mut visited = HashSet::from([url.to_string()]);
+        // Whether any hop so far was answered from a public address: from
+        // then on, only public addresses may be reached.
+        let mut reached_public = false;
         loop {
-            let mut resp = self
-                .client
+            let guard = reached_public && !self.limits.allow_private_redirects;
+            let client = if guard { &self.guarded } else { &self.client };
+            let mut resp = client
                 .get(url.clone())
                 .headers(headers.clone())
                 .send()
                 .await
-                .map_err(network_error)?;
+                .map_err(|e| match internal_only(&e) {
+                    Some(addrs) => FetchError::PrivateRedirect {
+                        url: url.to_string(),
+                        addr: addrs,
+                    },
+                    None => self.network_error(e),
+                })?;
+            if let Some(peer) = resp.remote_addr() {
+                // After the fact, for what the resolver cannot see (a
+                // connection from the pool, an address given in the URL).
+                if guard && !(self.is_public)(peer.ip()) {
+                    return Err(FetchError::PrivateRedirect {
+                        url: url.to_string(),
+                        addr: peer.ip().to_string(),
+                    });
+                }
+                reached_public |= (self.is_public)(peer.ip());
+            }
+            if head_size(&resp) > self.limits.max_header_bytes {
+                return Err(FetchError::HeadersTooLarge {
+                    limit: self.limits.max_header_bytes,
+                });
+            }
             let status = resp.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 let next = resp
@@ -252,6 +426,23 @@ impl Fetcher {
                 hops += 1;
                 if hops > self.limits.max_redirects {
                     return Err(FetchError::TooManyRedirects(self.limits.max_redirects));
+                }
+                if !visited.insert(next.to_string()) {
+                    return Err(FetchError::RedirectLoop(next.to_string()));
+                }
+                // An address written in the URL is never resolved: judge it here.
+                if let Some(ip) = literal_ip(&next)
+                    && !limits::may_connect(
+                        reached_public,
+                        ip,
+                        self.limits.allow_private_redirects,
+                        self.is_public,
+                    )
+                {
+                    return Err(FetchError::PrivateRedirect {
+                        url: next.to_string(),
+                        addr: ip.to_string(),
+                    });
                 }
                 all_permanent &= matches!(
                     status,
@@ -293,13 +484,29 @@ impl Fetcher {
             }
             // The body is read chunk by chunk after decompression, so a small
             // compressed body that inflates past the limit stops at the limit.
-            while let Some(chunk) = resp.chunk().await.map_err(network_error)? {
+            while let Some(chunk) = resp.chunk().await.map_err(|e| self.network_error(e))? {
                 if doc.body.len() as u64 + chunk.len() as u64 > max {
                     return Err(FetchError::TooLarge { limit: max });
                 }
                 doc.body.extend_from_slice(&chunk);
             }
             return Ok(Response::Document(doc));
+        }
+    }
+
+    /// [`network_error`], with hyper's refusal of an oversized HTTP/1 head
+    /// reported as the header limit it stands in for.
+    fn network_error(&self, e: reqwest::Error) -> FetchError {
+        let err = network_error(e);
+        match &err {
+            FetchError::Network(m) | FetchError::Connect(m)
+                if m.contains("message head is too large") =>
+            {
+                FetchError::HeadersTooLarge {
+                    limit: self.limits.max_header_bytes,
+                }
+            }
+            _ => err,
         }
     }
 
@@ -337,6 +544,38 @@ impl Fetcher {
     }
 }
 
+/// The size of a response head as sent: status line, and each header as
+/// `name: value` with its line end.
+fn head_size(resp: &reqwest::Response) -> u64 {
+    let headers: usize = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    (headers + 16) as u64
+}
+
+/// The address of a URL whose host is an IP address.
+fn literal_ip(url: &Url) -> Option<IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+        url::Host::Domain(_) => None,
+    }
+}
+
+/// The addresses a guarded resolver refused, when that is why `e` happened.
+fn internal_only(e: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(refused) = s.downcast_ref::<InternalOnly>() {
+            return Some(refused.addrs.clone());
+        }
+        source = s.source();
+    }
+    None
+}
+
 fn header(h: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
     h.get(name)
         .and_then(|v| v.to_str().ok())
@@ -371,5 +610,62 @@ fn network_error(e: reqwest::Error) -> FetchError {
         FetchError::Connect(msg)
     } else {
         FetchError::Network(msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers every name with the same addresses.
+    struct Fixed(Vec<IpAddr>);
+
+    impl Resolve for Fixed {
+        fn resolve(&self, _: Name) -> Resolving {
+            let addrs: Vec<SocketAddr> = self.0.iter().map(|ip| SocketAddr::new(*ip, 0)).collect();
+            Box::pin(async move { Ok(Box::new(addrs.into_iter()) as Addrs) })
+        }
+    }
+
+    async fn guarded(answer: &[&str]) -> Result<Vec<IpAddr>, String> {
+        let resolver = GuardedResolver {
+            inner: Arc::new(Fixed(answer.iter().map(|a| a.parse().unwrap()).collect())),
+            is_public: limits::is_public,
+        };
+        let name: Name = "feeds.example.com".parse().unwrap();
+        match resolver.resolve(name).await {
+            Ok(addrs) => Ok(addrs.map(|a| a.ip()).collect()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// A public name whose DNS answer holds internal addresses (a rebinding
+    /// attack, or a stale record): only its public addresses are used, and
+    /// with none left the hop fails before any connection.
+    #[tokio::test]
+    async fn the_guarded_resolver_drops_internal_answers() {
+        assert_eq!(
+            guarded(&["10.0.0.1", "93.184.216.34", "::ffff:127.0.0.1"]).await,
+            Ok(vec!["93.184.216.34".parse().unwrap()])
+        );
+        let refused = guarded(&["169.254.169.254", "fd00::1"]).await.unwrap_err();
+        assert_eq!(
+            refused,
+            "feeds.example.com resolves only to internal addresses (169.254.169.254, fd00::1)"
+        );
+    }
+
+    #[test]
+    fn literal_addresses_are_read_from_the_url() {
+        let ip = |u: &str| literal_ip(&Url::parse(u).unwrap());
+        assert_eq!(
+            ip("http://10.1.2.3:8080/x"),
+            Some("10.1.2.3".parse().unwrap())
+        );
+        assert_eq!(ip("http://[::1]/x"), Some("::1".parse().unwrap()));
+        // The url crate reads the odd IPv4 spellings as browsers do.
+        assert_eq!(ip("http://0x7f.1/"), Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(ip("http://2130706433/"), Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(ip("http://example.com/"), None);
     }
 }

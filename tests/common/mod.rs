@@ -28,6 +28,20 @@ pub enum Behavior {
     StallAfterHeaders,
     /// Sends the body one byte per interval.
     Drip(Duration),
+    /// Sends the whole answer, status line and headers included, one byte
+    /// per interval.
+    DripHead(Duration),
+    /// Sends the headers (no Content-Length), the body, then `period` over
+    /// and over until the client goes away, pausing `every` between
+    /// repeats when set.
+    Endless {
+        period: Vec<u8>,
+        every: Option<Duration>,
+    },
+    /// Sends the headers and half the body, then resets the connection.
+    ResetMidBody,
+    /// Sends the status line, then headers until the client goes away.
+    EndlessHeaders,
 }
 
 /// A canned answer.
@@ -223,6 +237,9 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) {
         tokio::time::sleep(Duration::from_secs(3600)).await;
         return;
     }
+    if misbehave(&mut sock, &route).await {
+        return;
+    }
     let mut resp = format!(
         "HTTP/1.1 {} Whatever\r\nConnection: close\r\n",
         route.status
@@ -251,6 +268,84 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) {
         }
     }
     let _ = sock.shutdown().await;
+}
+
+/// The behaviors that need their own way of answering; false for the rest.
+async fn misbehave(sock: &mut TcpStream, route: &Route) -> bool {
+    let head = |content_length: bool| {
+        let mut resp = format!(
+            "HTTP/1.1 {} Whatever\r\nConnection: close\r\n",
+            route.status
+        );
+        for (k, v) in &route.headers {
+            resp.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if content_length {
+            resp.push_str(&format!("Content-Length: {}\r\n", route.body.len()));
+        }
+        resp.push_str("\r\n");
+        resp.into_bytes()
+    };
+    match &route.behavior {
+        Behavior::DripHead(every) => {
+            let mut all = head(true);
+            all.extend_from_slice(&route.body);
+            for b in all {
+                if sock.write_all(&[b]).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(*every).await;
+            }
+        }
+        Behavior::Endless { period, every } => {
+            if sock.write_all(&head(false)).await.is_ok()
+                && sock.write_all(&route.body).await.is_ok()
+            {
+                while sock.write_all(period).await.is_ok() {
+                    if let Some(every) = every {
+                        tokio::time::sleep(*every).await;
+                    }
+                }
+            }
+        }
+        Behavior::ResetMidBody => {
+            let half = &route.body[..route.body.len() / 2];
+            if sock.write_all(&head(true)).await.is_ok() && sock.write_all(half).await.is_ok() {
+                let _ = sock.flush().await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                reset(sock);
+            }
+        }
+        Behavior::EndlessHeaders => {
+            let mut line = format!("HTTP/1.1 {} Whatever\r\n", route.status).into_bytes();
+            let mut n = 0u64;
+            while sock.write_all(&line).await.is_ok() {
+                n += 1;
+                line = format!("X-Filler-{n}: {}\r\n", "a".repeat(100)).into_bytes();
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// Makes the socket's close a reset (RST) rather than an orderly FIN.
+fn reset(sock: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket descriptor and a correctly sized option value.
+    unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
 }
 
 /// A temporary trawl installation: a config file and a database in a temp dir.

@@ -1,0 +1,26 @@
+//! The sanitizer and the nesting guards: any text; no panic, and nothing
+//! active in the output, as `limits::find_active_content` defines it.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use trawl::limits;
+use trawl::parse::html::sanitize;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(html) = std::str::from_utf8(data) else {
+        return;
+    };
+    let base = url::Url::parse("https://example.com/news/story.html").unwrap();
+    let clean = sanitize(html, Some(&base));
+    if let Some(found) = limits::find_active_content(&clean) {
+        panic!("active content {found} in {clean:?} from {html:?}");
+    }
+    let bare = sanitize(html, None);
+    if let Some(found) = limits::find_active_content(&bare) {
+        panic!("active content {found} in {bare:?} from {html:?}");
+    }
+    let _ = limits::check_nesting(html);
+    if let Some(flat) = limits::flatten_deep_html(html) {
+        assert!(limits::find_active_content(&flat).is_none(), "{flat:?}");
+    }
+});
