@@ -75,6 +75,11 @@ enum Command {
     Run,
     /// Show the latest stored articles, newest first
     Articles(ArticlesArgs),
+    /// Full-text search of the stored articles, best first, one hit per story
+    #[command(after_help = SEARCH_HELP)]
+    Search(SearchArgs),
+    /// Write the stored articles out as JSON Lines or CSV, oldest first
+    Export(ExportArgs),
 }
 
 const FETCH_HELP: &str = "\
@@ -125,6 +130,12 @@ struct FeedsArgs {
 
 #[derive(Subcommand, Debug)]
 enum FeedsAction {
+    /// Write the configured feeds out (tags as folders)
+    Export {
+        /// As OPML 2.0, the list every feed reader imports
+        #[arg(long)]
+        opml: bool,
+    },
     /// One feed's state and its latest fetches
     Show {
         /// The feed's name (or URL)
@@ -133,6 +144,14 @@ enum FeedsAction {
         #[arg(long, default_value_t = 20)]
         limit: usize,
         /// One JSON object: the feed's state, with `fetches`
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the feeds an HTML page links (<link rel="alternate">); exit 1 when none
+    Discover {
+        /// The page: an http(s) URL or a file
+        url: String,
+        /// One JSON object per feed and line (`url`, `title`, `type`)
         #[arg(long)]
         json: bool,
     },
@@ -149,6 +168,8 @@ is safe: a feed is leased by whichever process fetches it.";
 
 #[derive(Args, Debug)]
 struct ArticlesArgs {
+    #[command(subcommand)]
+    action: Option<ArticlesAction>,
     /// Only articles seen in this feed (by name)
     #[arg(long, value_name = "NAME")]
     feed: Option<String>,
@@ -182,6 +203,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Fetch(args) => cmd_fetch(&cli.global, args),
         Command::Feeds(args) => cmd_feeds(&cli.global, args),
         Command::Articles(args) => cmd_articles(&cli.global, args),
+        Command::Search(args) => cmd_search(&cli.global, args),
+        Command::Export(args) => cmd_export(&cli.global, args),
         Command::Run => cmd_run(&cli.global),
     }
 }
@@ -255,6 +278,7 @@ fn cmd_parse(args: ParseArgs) -> Result<u8> {
         bytes: &bytes,
         url: args.url.as_deref().or(served_url.as_deref()),
         content_type: args.content_type.as_deref().or(served_type.as_deref()),
+        content_language: None,
         timezone: tz,
         now: Utc::now(),
     };
@@ -327,6 +351,7 @@ fn cmd_fetch(g: &Global, args: FetchArgs) -> Result<u8> {
         load_config(g)?.unwrap_or_else(Config::empty)
     };
     let mut store = open_store(&database_path(g, &config))?;
+    store.set_policy(store::Policy::from(&config.daemon));
     let rows = store.sync_feeds(&config.feeds)?;
 
     // (row, config entry) for every feed to fetch.
@@ -582,9 +607,15 @@ struct FeedState<'a> {
 }
 
 fn cmd_feeds(g: &Global, args: FeedsArgs) -> Result<u8> {
+    if let Some(FeedsAction::Discover { url, json }) = &args.action {
+        return cmd_discover(url, *json);
+    }
     let config = load_config(g)?.unwrap_or_else(Config::empty);
     let mut store = open_store(&database_path(g, &config))?;
     let configured = store.sync_feeds(&config.feeds)?;
+    if let Some(FeedsAction::Export { opml }) = &args.action {
+        return cmd_feeds_export(&config, &configured, *opml);
+    }
     if let Some(FeedsAction::Show { name, limit, json }) = &args.action {
         return cmd_feed_show(&store, &config, &configured, name, *limit, *json);
     }
@@ -685,6 +716,80 @@ fn feed_state(row: &FeedRow, in_config: bool, enabled: bool) -> FeedState<'_> {
         malformed: row.malformed,
         validators_untrusted: row.no_validators,
     }
+}
+
+/// `trawl feeds discover URL`: the feeds a page links. A page that is a
+/// feed itself is listed as its own one feed.
+fn cmd_discover(source: &str, json: bool) -> Result<u8> {
+    let (bytes, page_url, content_type) = if source.starts_with("http://")
+        || source.starts_with("https://")
+    {
+        let fetcher = Fetcher::new(Limits::default())?;
+        let response = runtime()?
+            .block_on(fetcher.fetch(&fetch::Request {
+                url: source,
+                ..Default::default()
+            }))
+            .with_context(|| source.to_string())?;
+        match response {
+            fetch::Response::Document(d) => {
+                (d.body, url::Url::parse(&d.final_url).ok(), d.content_type)
+            }
+            fetch::Response::NotModified { .. } => {
+                bail!("{source}: the server answered 304 Not Modified to an unconditional request")
+            }
+        }
+    } else {
+        // A file has no address: relative links are listed as written.
+        let bytes = std::fs::read(source).with_context(|| format!("cannot read {source}"))?;
+        (bytes, None, None)
+    };
+    let text = parse::charset::decode(&bytes, content_type.as_deref()).text;
+    let mut found = crate::discover::discover(&text, page_url.as_ref());
+    if found.is_empty()
+        && let Ok(parsed) = parse::parse(&parse::Input {
+            bytes: &bytes,
+            url: page_url.as_ref().map(url::Url::as_str),
+            content_type: content_type.as_deref(),
+            content_language: None,
+            timezone: chrono_tz::UTC,
+            now: Utc::now(),
+        })
+    {
+        found.push(crate::discover::Found {
+            url: page_url.map_or_else(|| source.to_string(), String::from),
+            title: parsed.feed.title,
+            mime_type: content_type
+                .as_deref()
+                .and_then(|ct| ct.split(';').next())
+                .map_or("application/xml", str::trim)
+                .to_string(),
+        });
+    }
+    if found.is_empty() {
+        bail!(
+            "{source}: no feeds found (the page has no <link rel=\"alternate\"> to RSS, Atom or JSON Feed)"
+        );
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
+    if json {
+        for f in &found {
+            serde_json::to_writer(&mut out, f)?;
+            writeln!(out)?;
+        }
+    } else {
+        let mut table = vec![["URL", "TYPE", "TITLE"].map(String::from)];
+        for f in &found {
+            table.push([
+                f.url.clone(),
+                f.mime_type.clone(),
+                f.title.clone().unwrap_or_default(),
+            ]);
+        }
+        write_table(&mut out, &table)?;
+    }
+    out.flush()?;
+    Ok(EXIT_OK)
 }
 
 /// `trawl feeds show NAME`: the feed's state, then its fetch log.
@@ -812,6 +917,9 @@ fn write_table<const N: usize>(out: &mut impl Write, rows: &[[String; N]]) -> io
 // ---- articles ----
 
 fn cmd_articles(g: &Global, args: ArticlesArgs) -> Result<u8> {
+    if let Some(ArticlesAction::Show { id, diff, json }) = args.action {
+        return cmd_article_show(g, id, diff, json);
+    }
     let config = load_config(g)?.unwrap_or_else(Config::empty);
     let store = open_store(&database_path(g, &config))?;
     let since = args
@@ -869,6 +977,413 @@ fn parse_since(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     let age =
         chrono::Duration::from_std(age).map_err(|_| anyhow!("--since {s:?}: too far back"))?;
     Ok(now - age)
+}
+
+// ---- search ----
+
+const SEARCH_HELP: &str = "\
+Query syntax: words separated by spaces must all match (in the title or the
+text); \"a phrase\" matches words side by side; prefix* matches words that
+start with prefix; a OR b matches either; NOT c excludes c. Punctuation is
+part of a word, never syntax (U.S., don't). A Chinese or Japanese word
+matches its characters side by side.
+
+Near-duplicates of a story (copies under other URLs with small edits) are one
+hit, shown as the story's first article with \"+N copies\"; --all lists each.";
+
+#[derive(Args, Debug)]
+struct SearchArgs {
+    /// What to look for (see below)
+    #[arg(required = true, num_args = 1..)]
+    query: Vec<String>,
+    /// Only articles seen in this feed (by name)
+    #[arg(long, value_name = "NAME")]
+    feed: Option<String>,
+    /// Only articles published since: an RFC 3339 time, a date (2024-04-17), or an age (36h, 7d)
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Only articles in this language: a tag (en-gb) or its first part (en)
+    #[arg(long = "lang", value_name = "L")]
+    language: Option<String>,
+    /// How many hits at most (0: all)
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// Every matching article, near-duplicates too
+    #[arg(long)]
+    all: bool,
+    /// One JSON object per hit and line: the article with `rank`, `copies`,
+    /// `title_highlighted` and `snippet` (matches in <mark>, HTML-escaped)
+    #[arg(long)]
+    json: bool,
+}
+
+fn cmd_search(g: &Global, args: SearchArgs) -> Result<u8> {
+    let query = args.query.join(" ");
+    let fts = crate::search::fts_query(&query)
+        .ok_or_else(|| anyhow!("nothing to search for in {query:?}"))?;
+    let config = load_config(g)?.unwrap_or_else(Config::empty);
+    let store = open_store(&database_path(g, &config))?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_since(s, Utc::now()))
+        .transpose()?;
+    let hits = store.search(&store::SearchQuery {
+        fts,
+        feed: args.feed,
+        since,
+        language: args.language,
+        limit: args.limit,
+        all: args.all,
+    })?;
+    use crate::search::{Highlight, render_snippet};
+    let how = if args.json {
+        Highlight::Html
+    } else if io::IsTerminal::is_terminal(&io::stdout()) {
+        Highlight::Bold
+    } else {
+        Highlight::Brackets
+    };
+    let mut out = BufWriter::new(io::stdout().lock());
+    let result = (|| -> io::Result<()> {
+        for hit in &hits {
+            let title = render_snippet(&hit.title_marked, how);
+            let snippet = render_snippet(&hit.snippet, how);
+            if args.json {
+                #[derive(serde::Serialize)]
+                struct HitJson<'a> {
+                    #[serde(flatten)]
+                    stored: &'a store::StoredArticle,
+                    rank: f64,
+                    copies: usize,
+                    title_highlighted: String,
+                    snippet: String,
+                }
+                serde_json::to_writer(
+                    &mut out,
+                    &HitJson {
+                        stored: &hit.stored,
+                        rank: hit.rank,
+                        copies: hit.copies,
+                        title_highlighted: title,
+                        snippet,
+                    },
+                )?;
+                writeln!(out)?;
+                continue;
+            }
+            let a = &hit.stored;
+            let when = a.article.published.unwrap_or(a.first_seen_at);
+            let mut feeds: Vec<&str> = a.sources.iter().map(|s| s.feed.as_str()).collect();
+            feeds.dedup();
+            let copies = match hit.copies {
+                0 => String::new(),
+                1 => "  (+1 copy)".to_string(),
+                n => format!("  (+{n} copies)"),
+            };
+            writeln!(
+                out,
+                "#{}  {}  {}  {title}{copies}",
+                a.id,
+                when.format("%Y-%m-%d %H:%MZ"),
+                feeds.join(", ")
+            )?;
+            if let Some(url) = &a.article.url {
+                writeln!(out, "    {url}")?;
+            }
+            if !snippet.is_empty() {
+                writeln!(out, "    {snippet}")?;
+            }
+        }
+        out.flush()
+    })();
+    match result {
+        Ok(()) => Ok(EXIT_OK),
+        Err(e) => quiet_broken_pipe(e),
+    }
+}
+
+// ---- export ----
+
+#[derive(Args, Debug)]
+struct ExportArgs {
+    /// jsonl: the article object of `trawl parse` plus id, sources,
+    /// duplicate_of, first_seen_at and last_seen_at; csv: the same fields,
+    /// lists as JSON
+    #[arg(long, value_enum, default_value = "jsonl")]
+    format: crate::export::Format,
+    /// Only articles published since: an RFC 3339 time, a date (2024-04-17), or an age (36h, 7d)
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Only articles seen in this feed (by name)
+    #[arg(long, value_name = "NAME")]
+    feed: Option<String>,
+    /// Write to this file (replaced only once the export is complete) instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+fn cmd_export(g: &Global, args: ExportArgs) -> Result<u8> {
+    let config = load_config(g)?.unwrap_or_else(Config::empty);
+    let store = open_store(&database_path(g, &config))?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_since(s, Utc::now()))
+        .transpose()?;
+    let q = ArticleQuery {
+        feed: args.feed,
+        since,
+        limit: 0,
+    };
+    // Into FILE.part, renamed over FILE at the end: a failed export never
+    // leaves a file that looks complete.
+    let (out, part): (Box<dyn Write>, _) = match &args.output {
+        Some(path) => {
+            let mut part = path.clone().into_os_string();
+            part.push(".part");
+            let part = PathBuf::from(part);
+            let file = std::fs::File::create(&part)
+                .with_context(|| format!("cannot create {}", part.display()))?;
+            (Box::new(BufWriter::new(file)), Some(part))
+        }
+        None => (Box::new(BufWriter::new(io::stdout().lock())), None),
+    };
+    let mut writer = crate::export::Writer::new(out, args.format);
+    let written = store
+        .export(&q, |a| writer.write(&a).map_err(anyhow::Error::from))
+        .and_then(|n| {
+            writer.finish()?;
+            Ok(n)
+        });
+    match (written, part) {
+        (Ok(n), Some(part)) => {
+            let path = args.output.as_deref().unwrap_or(Path::new(""));
+            std::fs::rename(&part, path).with_context(|| {
+                format!("cannot rename {} to {}", part.display(), path.display())
+            })?;
+            tracing::info!(articles = n, path = %path.display(), "exported");
+            Ok(EXIT_OK)
+        }
+        (Ok(_), None) => Ok(EXIT_OK),
+        (Err(e), part) => {
+            if let Some(part) = part {
+                let _ = std::fs::remove_file(part);
+            }
+            match e.downcast::<io::Error>() {
+                Ok(io) if io.kind() == io::ErrorKind::BrokenPipe => Ok(EXIT_OK),
+                Ok(io) => Err(io).context("cannot write the export"),
+                Err(e) => Err(e),
+            }
+        }
+    }
+}
+
+// ---- articles show ----
+
+#[derive(Subcommand, Debug)]
+enum ArticlesAction {
+    /// One article: its fields, its sources, the other articles of its story, its revisions
+    Show {
+        /// The article's id (as `trawl articles --json` and `trawl search` print it)
+        id: i64,
+        /// Also show what changed from each revision to the next, as a line diff
+        #[arg(long)]
+        diff: bool,
+        /// One JSON object: the article with `revised_at`, `cluster`, `revisions` (and `diffs`)
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The diffs between consecutive versions of an article, oldest first:
+/// (from, to, unified diff).
+fn revision_diffs(d: &store::ArticleDetail) -> Vec<(String, String, String)> {
+    use crate::export::{diff, revision_text, version_text};
+    let a = &d.stored.article;
+    let mut versions: Vec<(String, String)> = d
+        .revisions
+        .iter()
+        .map(|r| {
+            (
+                format!("revision {} ({})", r.revision, format_time(&r.seen_at)),
+                revision_text(r),
+            )
+        })
+        .collect();
+    versions.push((
+        format!(
+            "current ({})",
+            format_time(&d.revised_at.unwrap_or(d.stored.first_seen_at))
+        ),
+        version_text(&a.title, a.summary.as_deref(), a.content_text.as_deref()),
+    ));
+    versions
+        .windows(2)
+        .map(|w| {
+            let text = diff(&w[0].0, &w[0].1, &w[1].0, &w[1].1);
+            (w[0].0.clone(), w[1].0.clone(), text)
+        })
+        .collect()
+}
+
+fn cmd_article_show(g: &Global, id: i64, diff: bool, json: bool) -> Result<u8> {
+    let config = load_config(g)?.unwrap_or_else(Config::empty);
+    let store = open_store(&database_path(g, &config))?;
+    let d = store
+        .article(id)?
+        .ok_or_else(|| anyhow!("no article with id {id}"))?;
+    let diffs = if diff { revision_diffs(&d) } else { Vec::new() };
+    let mut out = BufWriter::new(io::stdout().lock());
+    let result = (|| -> io::Result<()> {
+        if json {
+            #[derive(serde::Serialize)]
+            struct DiffJson<'a> {
+                from: &'a str,
+                to: &'a str,
+                diff: &'a str,
+            }
+            #[derive(serde::Serialize)]
+            struct ShowJson<'a> {
+                #[serde(flatten)]
+                detail: &'a store::ArticleDetail,
+                #[serde(skip_serializing_if = "Vec::is_empty")]
+                diffs: Vec<DiffJson<'a>>,
+            }
+            let diffs = diffs
+                .iter()
+                .map(|(from, to, diff)| DiffJson { from, to, diff })
+                .collect();
+            serde_json::to_writer(&mut out, &ShowJson { detail: &d, diffs })?;
+            writeln!(out)?;
+            return out.flush();
+        }
+        let s = &d.stored;
+        let a = &s.article;
+        let time = |t: Option<DateTime<Utc>>| t.as_ref().map_or_else(|| "-".into(), format_time);
+        writeln!(out, "id:          {}", s.id)?;
+        writeln!(out, "title:       {}", a.title)?;
+        writeln!(out, "url:         {}", a.url.as_deref().unwrap_or("-"))?;
+        writeln!(out, "guid:        {}", a.guid)?;
+        writeln!(out, "published:   {}", time(a.published))?;
+        writeln!(out, "updated:     {}", time(a.updated))?;
+        writeln!(out, "first seen:  {}", format_time(&s.first_seen_at))?;
+        writeln!(out, "last seen:   {}", format_time(&s.last_seen_at))?;
+        if let Some(t) = d.revised_at {
+            writeln!(out, "revised:     {}", format_time(&t))?;
+        }
+        if !a.authors.is_empty() {
+            writeln!(out, "authors:     {}", a.authors.join(", "))?;
+        }
+        writeln!(out, "language:    {}", a.language.as_deref().unwrap_or("-"))?;
+        match s.duplicate_of {
+            Some(head) => writeln!(out, "story:       near-duplicate of #{head}")?,
+            None if !d.cluster.is_empty() => {
+                writeln!(out, "story:       first article of its story")?
+            }
+            None => {}
+        }
+        writeln!(out, "\nsources ({}):", s.sources.len())?;
+        let mut table = vec![["FEED", "SEEN", "GUID", "URL"].map(String::from)];
+        for src in &s.sources {
+            table.push([
+                src.feed.clone(),
+                format_time(&src.seen_at),
+                src.guid.clone(),
+                src.url.clone().unwrap_or_default(),
+            ]);
+        }
+        write_indented_table(&mut out, &table)?;
+        if !d.cluster.is_empty() {
+            writeln!(out, "\nsame story ({} other articles):", d.cluster.len())?;
+            let mut table = vec![["ID", "PUBLISHED", "BITS", "FEEDS", "TITLE"].map(String::from)];
+            for m in &d.cluster {
+                table.push([
+                    format!("#{}{}", m.id, if m.head { " (first)" } else { "" }),
+                    format_time(&m.published.unwrap_or(m.first_seen_at)),
+                    m.distance.map_or("-".into(), |d| d.to_string()),
+                    m.feeds.join(", "),
+                    m.title.clone(),
+                ]);
+            }
+            write_indented_table(&mut out, &table)?;
+        }
+        if !d.revisions.is_empty() {
+            writeln!(
+                out,
+                "\nrevisions ({} earlier versions kept):",
+                d.revisions.len()
+            )?;
+            let mut table = vec![["REVISION", "FIRST SEEN", "TITLE"].map(String::from)];
+            for r in &d.revisions {
+                table.push([
+                    r.revision.to_string(),
+                    format_time(&r.seen_at),
+                    r.title.clone(),
+                ]);
+            }
+            table.push([
+                "current".into(),
+                format_time(&d.revised_at.unwrap_or(s.first_seen_at)),
+                a.title.clone(),
+            ]);
+            write_indented_table(&mut out, &table)?;
+        }
+        for (_, _, text) in &diffs {
+            writeln!(out)?;
+            out.write_all(text.as_bytes())?;
+        }
+        if let Some(summary) = a.summary.as_deref().filter(|t| !t.is_empty()) {
+            writeln!(out, "\nsummary:\n{summary}")?;
+        }
+        if let Some(text) = a.content_text.as_deref().filter(|t| !t.is_empty()) {
+            writeln!(out, "\ntext:\n{text}")?;
+        }
+        out.flush()
+    })();
+    match result {
+        Ok(()) => Ok(EXIT_OK),
+        Err(e) => quiet_broken_pipe(e),
+    }
+}
+
+/// [`write_table`], two spaces in.
+fn write_indented_table<const N: usize>(
+    out: &mut impl Write,
+    rows: &[[String; N]],
+) -> io::Result<()> {
+    let mut buf = Vec::new();
+    write_table(&mut buf, rows)?;
+    for line in String::from_utf8_lossy(&buf).lines() {
+        writeln!(out, "  {line}")?;
+    }
+    Ok(())
+}
+
+// ---- feeds export ----
+
+/// `trawl feeds export --opml`: the configured feeds as OPML 2.0.
+fn cmd_feeds_export(config: &Config, configured: &[FeedRow], opml: bool) -> Result<u8> {
+    if !opml {
+        bail!("trawl feeds export: choose a format: --opml (the only one so far)");
+    }
+    let feeds: Vec<crate::opml::Feed> = config
+        .feeds
+        .iter()
+        .zip(configured)
+        .map(|(fc, row)| crate::opml::Feed {
+            name: &fc.name,
+            url: &fc.url,
+            site_url: row.site_url.as_deref(),
+            tags: &fc.tags,
+        })
+        .collect();
+    let text = crate::opml::write("trawl feeds", &Utc::now().to_rfc2822(), &feeds);
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(EXIT_OK),
+        Err(e) => quiet_broken_pipe(e),
+    }
 }
 
 #[cfg(test)]

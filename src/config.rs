@@ -18,6 +18,8 @@ pub struct Config {
     pub daemon: DaemonConfig,
     /// Zone for feeds that set none; UTC when absent.
     pub timezone: Tz,
+    /// The `[[feed]]` tables, then the feeds of the `[[opml]]` files that
+    /// are not among them.
     pub feeds: Vec<FeedConfig>,
 }
 
@@ -51,6 +53,30 @@ pub struct DaemonConfig {
     pub listen: Option<std::net::SocketAddr>,
     /// Bearer token the admin listener requires; needed to listen beyond loopback.
     pub admin_token: Option<String>,
+    /// Near-duplicates are looked for among articles published this close
+    /// (default 7 days).
+    pub near_duplicate_window: Duration,
+    /// Fingerprints at most this many bits apart are near-duplicates
+    /// (default 3, at most [`crate::dedupe::MAX_DISTANCE`]; 0: equal only).
+    pub near_duplicate_distance: u32,
+    /// Texts with fewer words are never near-matched (default 40).
+    pub near_duplicate_min_words: usize,
+    /// Earlier versions kept per article (default 20; 0 keeps none).
+    pub max_revisions: usize,
+    /// Articles older than this that no feed showed for as long are pruned;
+    /// `None` (the default) keeps everything.
+    pub retention: Option<Duration>,
+    /// Redirects followed per fetch (default 10).
+    pub max_redirects: usize,
+    /// Largest response head accepted, status line and headers (default 64 KiB).
+    pub max_header_bytes: u64,
+    /// Follow redirects from a public address to an internal one (loopback,
+    /// private, link-local); off by default (see SECURITY.md).
+    pub allow_private_redirects: bool,
+    /// Items kept per fetch, the newest (default 1000).
+    pub max_items: usize,
+    /// Bytes kept per stored text field (default 1 MiB).
+    pub max_field_bytes: u64,
 }
 
 /// One `[[feed]]`.
@@ -108,6 +134,16 @@ impl Default for DaemonConfig {
             shutdown_timeout: Duration::from_secs(10),
             listen: None,
             admin_token: None,
+            near_duplicate_window: Duration::from_secs(7 * 86_400),
+            near_duplicate_distance: 3,
+            near_duplicate_min_words: 40,
+            max_revisions: 20,
+            retention: None,
+            max_redirects: 10,
+            max_header_bytes: 64 * 1024,
+            allow_private_redirects: false,
+            max_items: 1000,
+            max_field_bytes: 1024 * 1024,
         }
     }
 }
@@ -143,7 +179,7 @@ impl Config {
             text,
             found: Vec::new(),
         };
-        let mut config = read_document(text, &mut problems);
+        let mut config = read_document(text, path, &mut problems);
         if problems.found.is_empty() {
             config.path = Some(path.to_path_buf());
             Ok(config)
@@ -306,12 +342,13 @@ enum Section {
     Top,
     Daemon,
     Feed,
+    Opml,
 }
 
 impl Section {
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Section::Top => &["timezone", "daemon", "feed"],
+            Section::Top => &["timezone", "daemon", "feed", "opml"],
             Section::Daemon => &[
                 "database",
                 "concurrency",
@@ -327,8 +364,19 @@ impl Section {
                 "shutdown_timeout",
                 "listen",
                 "admin_token",
+                "near_duplicate_window",
+                "near_duplicate_distance",
+                "near_duplicate_min_words",
+                "max_revisions",
+                "retention",
+                "max_redirects",
+                "max_header_bytes",
+                "allow_private_redirects",
+                "max_items",
+                "max_field_bytes",
             ],
             Section::Feed => &["name", "url", "interval", "timezone", "tags", "enabled"],
+            Section::Opml => &["path", "interval", "timezone", "tags", "enabled"],
         }
     }
 
@@ -337,6 +385,7 @@ impl Section {
             Section::Top => "at the top level",
             Section::Daemon => "in [daemon]",
             Section::Feed => "in [[feed]]",
+            Section::Opml => "in [[opml]]",
         }
     }
 }
@@ -359,7 +408,7 @@ type Value<'i> = Spanned<DeValue<'i>>;
 /// Walks the parsed document by hand rather than through `#[derive(Deserialize)]`
 /// with `deny_unknown_fields`: serde stops at the first unknown key or wrong
 /// type, and this way every one of them is reported, each with its own span.
-fn read_document(text: &str, problems: &mut Problems) -> Config {
+fn read_document(text: &str, path: &Path, problems: &mut Problems) -> Config {
     let mut config = Config::empty();
     // Recoverable parsing reports every syntax error, not only the first; but
     // the document it recovers may be wrong, so nothing past them is checked.
@@ -376,6 +425,7 @@ fn read_document(text: &str, problems: &mut Problems) -> Config {
         return config;
     }
     let mut feeds = None;
+    let mut opml = None;
     for (key, value) in document.get_ref().iter() {
         let key_here = Key {
             name: key.get_ref(),
@@ -391,11 +441,15 @@ fn read_document(text: &str, problems: &mut Problems) -> Config {
                 _ => wrong_type(value, key_here, "a table ([daemon])", problems),
             },
             "feed" => feeds = Some(value),
+            "opml" => opml = Some(value),
             _ => unknown_key(key, Section::Top, problems),
         }
     }
     if let Some(feeds) = feeds {
         config.feeds = read_feeds(feeds, problems);
+    }
+    if let Some(opml) = opml {
+        read_opml(opml, path, &mut config.feeds, problems);
     }
     config
 }
@@ -473,6 +527,53 @@ fn read_daemon(table: &DeTable, daemon: &mut DaemonConfig, problems: &mut Proble
             "admin_token" => {
                 daemon.admin_token = read_text(value, key_here, problems).map(str::to_string)
             }
+            "near_duplicate_window" => set(
+                &mut daemon.near_duplicate_window,
+                read_duration(value, key_here, problems),
+            ),
+            "near_duplicate_distance" => {
+                let max = crate::dedupe::MAX_DISTANCE;
+                match read_integer(value, key_here, "a whole number", problems) {
+                    Some(n) if (0..=i64::from(max)).contains(&n) => {
+                        daemon.near_duplicate_distance = n as u32
+                    }
+                    Some(n) => problems.add(
+                        value.span(),
+                        format!("{key_here} must be from 0 to {max} (bits of 64), not {n}"),
+                    ),
+                    None => {}
+                }
+            }
+            "near_duplicate_min_words" => set(
+                &mut daemon.near_duplicate_min_words,
+                read_count_or_zero(value, key_here, problems),
+            ),
+            "max_revisions" => set(
+                &mut daemon.max_revisions,
+                read_count_or_zero(value, key_here, problems),
+            ),
+            "retention" => {
+                if let Some(age) = read_duration(value, key_here, problems) {
+                    daemon.retention = Some(age);
+                }
+            }
+            "max_redirects" => set(
+                &mut daemon.max_redirects,
+                read_count(value, key_here, problems),
+            ),
+            "max_header_bytes" => set(
+                &mut daemon.max_header_bytes,
+                read_size(value, key_here, problems),
+            ),
+            "allow_private_redirects" => set(
+                &mut daemon.allow_private_redirects,
+                read_bool(value, key_here, problems),
+            ),
+            "max_items" => set(&mut daemon.max_items, read_count(value, key_here, problems)),
+            "max_field_bytes" => set(
+                &mut daemon.max_field_bytes,
+                read_size(value, key_here, problems),
+            ),
             _ => unknown_key(key, Section::Daemon, problems),
         }
     }
@@ -612,6 +713,144 @@ fn read_feed(table: &DeTable, header: Range<usize>, problems: &mut Problems) -> 
     })
 }
 
+/// Reads every `[[opml]]`: the feeds of each file (its `path` relative to
+/// the config's folder) that no `[[feed]]` or earlier file has by URL,
+/// named by their outline titles, tagged by their folders and the table's
+/// `tags`, with the table's `interval`, `timezone` and `enabled`.
+fn read_opml(
+    value: &Value,
+    config_path: &Path,
+    feeds: &mut Vec<FeedConfig>,
+    problems: &mut Problems,
+) {
+    let key = Key {
+        name: "opml",
+        section: Section::Top,
+    };
+    let DeValue::Array(items) = value.get_ref() else {
+        wrong_type(value, key, "an array of tables ([[opml]])", problems);
+        return;
+    };
+    // Feeds from here on came from OPML files.
+    let configured = feeds.len();
+    for item in items.iter() {
+        let DeValue::Table(table) = item.get_ref() else {
+            wrong_type(item, key, "an array of tables ([[opml]])", problems);
+            continue;
+        };
+        let mut file = None;
+        let mut template = FeedConfig {
+            name: String::new(),
+            url: String::new(),
+            interval: None,
+            timezone: None,
+            tags: Vec::new(),
+            enabled: true,
+        };
+        for (key, value) in table.iter() {
+            let key_here = Key {
+                name: key.get_ref(),
+                section: Section::Opml,
+            };
+            match key_here.name {
+                "path" => {
+                    file = read_text(value, key_here, problems).map(|p| (PathBuf::from(p), value))
+                }
+                "interval" => template.interval = read_duration(value, key_here, problems),
+                "timezone" => template.timezone = read_timezone(value, key_here, problems),
+                "tags" => set(&mut template.tags, read_tags(value, key_here, problems)),
+                "enabled" => set(&mut template.enabled, read_bool(value, key_here, problems)),
+                _ => unknown_key(key, Section::Opml, problems),
+            }
+        }
+        let Some((file, value)) = file else {
+            if !table.contains_key("path") {
+                problems.add(item.span(), "missing key \"path\" in [[opml]]".to_string());
+            }
+            continue;
+        };
+        let file = match config_path.parent() {
+            Some(dir) if file.is_relative() => dir.join(file),
+            _ => file,
+        };
+        let outlines = match std::fs::read(&file) {
+            Err(e) => Err(format!("cannot read OPML file {}: {e}", file.display())),
+            Ok(bytes) => crate::opml::parse(&String::from_utf8_lossy(&bytes))
+                .map_err(|e| format!("invalid OPML file {}: {e}", file.display())),
+        };
+        let outlines = match outlines {
+            Ok(outlines) => outlines,
+            Err(message) => {
+                problems.add(value.span(), message);
+                continue;
+            }
+        };
+        for outline in outlines {
+            let url = match Url::parse(&outline.xml_url) {
+                Ok(url) if matches!(url.scheme(), "http" | "https" | "file") => String::from(url),
+                _ => {
+                    problems.add(
+                        value.span(),
+                        format!(
+                            "{}:{}: invalid feed url {:?} (expected an absolute http, https or file URL)",
+                            file.display(),
+                            outline.line,
+                            outline.xml_url
+                        ),
+                    );
+                    continue;
+                }
+            };
+            let mut tags = outline.categories;
+            for tag in &template.tags {
+                if !tags.contains(tag) {
+                    tags.push(tag.clone());
+                }
+            }
+            // A feed both configured and listed is the configured one; one
+            // listed twice (in two folders) is one feed with both tags.
+            if let Some(i) = feeds.iter().position(|f| f.url == url) {
+                if i >= configured {
+                    for tag in tags {
+                        if !feeds[i].tags.contains(&tag) {
+                            feeds[i].tags.push(tag);
+                        }
+                    }
+                }
+                continue;
+            }
+            feeds.push(FeedConfig {
+                name: unique_name(outline.title.as_deref(), &url, feeds),
+                url,
+                tags,
+                ..template.clone()
+            });
+        }
+    }
+}
+
+/// A name for a feed read from OPML: its title, else its URL; when another
+/// feed has that name, the title with the site's host, else the URL, else
+/// the URL numbered.
+fn unique_name(title: Option<&str>, url: &str, feeds: &[FeedConfig]) -> String {
+    let free = |name: &str| !feeds.iter().any(|f| f.name == name);
+    let host = Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string));
+    let candidates = [
+        title.map(str::to_string),
+        title.zip(host).map(|(t, h)| format!("{t} ({h})")),
+        Some(url.to_string()),
+    ];
+    if let Some(name) = candidates.into_iter().flatten().find(|n| free(n)) {
+        return name;
+    }
+    (2..)
+        .map(|n| format!("{url} ({n})"))
+        .find(|n| free(n))
+        .unwrap_or_default()
+}
+
 fn unknown_key(
     key: &Spanned<std::borrow::Cow<'_, str>>,
     section: Section,
@@ -692,6 +931,20 @@ fn read_count(value: &Value, key: Key, problems: &mut Problems) -> Option<usize>
             None
         }
     }
+}
+
+/// A count of zero or more.
+fn read_count_or_zero(value: &Value, key: Key, problems: &mut Problems) -> Option<usize> {
+    let n = read_integer(value, key, "a whole number", problems)?;
+    let count = usize::try_from(n).ok();
+    if count.is_none() {
+        let found = problems.snippet(value.span());
+        problems.add(
+            value.span(),
+            format!("{key} must be zero or more, not {found}"),
+        );
+    }
+    count
 }
 
 /// Integer seconds or a duration string; zero is refused.
@@ -890,6 +1143,37 @@ mod tests {
     }
 
     #[test]
+    fn hostile_feed_limits() {
+        let d = DaemonConfig::default();
+        assert_eq!(d.max_redirects, 10);
+        assert_eq!(d.max_header_bytes, 64 * 1024);
+        assert!(!d.allow_private_redirects);
+        assert_eq!(d.max_items, 1000);
+        assert_eq!(d.max_field_bytes, 1 << 20);
+        let config = ok(
+            "[daemon]\nmax_redirects = 3\nmax_header_bytes = \"16KiB\"\n\
+             allow_private_redirects = true\nmax_items = 50\nmax_field_bytes = \"64KiB\"\n",
+        );
+        let d = config.daemon;
+        assert_eq!(d.max_redirects, 3);
+        assert_eq!(d.max_header_bytes, 16 * 1024);
+        assert!(d.allow_private_redirects);
+        assert_eq!(d.max_items, 50);
+        assert_eq!(d.max_field_bytes, 64 * 1024);
+        check(
+            "[daemon]\nmax_redirects = 0\nmax_header_bytes = \"lots\"\n\
+             allow_private_redirects = \"yes\"\nmax_items = -1\nmax_field_bytes = 0\n",
+            &[
+                "config/trawl.toml:2: \"max_redirects\" in [daemon] must be greater than zero",
+                "config/trawl.toml:3: invalid size \"lots\" for \"max_header_bytes\" in [daemon]",
+                "config/trawl.toml:4: \"allow_private_redirects\" in [daemon] must be true or false",
+                "config/trawl.toml:5: \"max_items\" in [daemon] must be greater than zero",
+                "config/trawl.toml:6: \"max_field_bytes\" in [daemon] must be greater than zero",
+            ],
+        );
+    }
+
+    #[test]
     fn defaults() {
         let config = ok("");
         assert_eq!(config.path.as_deref(), Some(Path::new(PATH)));
@@ -1043,7 +1327,7 @@ url = "file:///tmp/feed.xml"
             "timezone = \"UTC\"\nfeeds = []\n",
             &[
                 "config/trawl.toml:2: unknown key \"feeds\" at the top level \
-                 (expected one of timezone, daemon, feed)",
+                 (expected one of timezone, daemon, feed, opml)",
             ],
         );
         check(
@@ -1066,7 +1350,10 @@ url = "file:///tmp/feed.xml"
                 "config/trawl.toml:2: unknown key \"timezone\" in [daemon] (expected one of \
                database, concurrency, per_host_concurrency, connect_timeout, timeout, \
                max_feed_bytes, user_agent, default_interval, min_interval, max_interval, per_host_gap, \
-               shutdown_timeout, listen, admin_token); top-level keys must come \
+               shutdown_timeout, listen, admin_token, near_duplicate_window, \
+               near_duplicate_distance, near_duplicate_min_words, max_revisions, retention, \
+               max_redirects, max_header_bytes, \
+               allow_private_redirects, max_items, max_field_bytes); top-level keys must come \
                before the first [table]",
             ],
         );
@@ -1223,6 +1510,145 @@ interval = "1 fortnight"
                 "invalid config config/trawl.toml:\nconfig/trawl.toml:1: syntax error: "
             ),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn near_duplicate_revision_and_retention_keys() {
+        let d = DaemonConfig::default();
+        assert_eq!(d.near_duplicate_window, Duration::from_secs(7 * 86_400));
+        assert_eq!(d.near_duplicate_distance, 3);
+        assert_eq!(d.near_duplicate_min_words, 40);
+        assert_eq!(d.max_revisions, 20);
+        assert_eq!(d.retention, None, "retention is off by default");
+        let d = ok(
+            "[daemon]\nnear_duplicate_window = \"2d\"\nnear_duplicate_distance = 0\n\
+             near_duplicate_min_words = 0\nmax_revisions = 0\nretention = \"365d\"\n",
+        )
+        .daemon;
+        assert_eq!(d.near_duplicate_window, Duration::from_secs(2 * 86_400));
+        assert_eq!(d.near_duplicate_distance, 0);
+        assert_eq!(d.near_duplicate_min_words, 0);
+        assert_eq!(d.max_revisions, 0);
+        assert_eq!(d.retention, Some(Duration::from_secs(365 * 86_400)));
+        check(
+            "[daemon]\nnear_duplicate_window = 0\nnear_duplicate_distance = 8\n\
+             near_duplicate_min_words = -1\nmax_revisions = \"20\"\nretention = \"forever\"\n",
+            &[
+                "config/trawl.toml:2: \"near_duplicate_window\" in [daemon] must be greater than zero",
+                "config/trawl.toml:3: \"near_duplicate_distance\" in [daemon] must be from 0 to 7 (bits of 64), not 8",
+                "config/trawl.toml:4: \"near_duplicate_min_words\" in [daemon] must be zero or more, not -1",
+                "config/trawl.toml:5: \"max_revisions\" in [daemon] must be a whole number, not \"20\"",
+                "config/trawl.toml:6: invalid duration \"forever\" for \"retention\" in [daemon]",
+            ],
+        );
+    }
+
+    /// A config at `dir/trawl.toml` with `text`, read from disk.
+    fn load_in(dir: &Path, text: &str) -> Result<Config, ConfigError> {
+        let path = dir.join("trawl.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path)
+    }
+
+    #[test]
+    fn opml_tables_add_the_feeds_of_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("lists")).unwrap();
+        std::fs::write(
+            dir.path().join("lists/subs.opml"),
+            r#"<?xml version="1.0"?>
+<opml version="2.0"><head><title>subs</title></head><body>
+  <outline text="News">
+    <outline text="World">
+      <outline type="rss" text="BBC World" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"/>
+    </outline>
+    <outline type="rss" title="Configured" text="x" xmlUrl="https://a.example/feed"/>
+    <outline type="rss" text="a" xmlUrl="https://other.example/feed"/>
+  </outline>
+  <outline type="rss" xmlUrl="https://untitled.example/rss"/>
+</body></opml>"#,
+        )
+        .unwrap();
+        let config = load_in(
+            dir.path(),
+            "[[feed]]\nname = \"a\"\nurl = \"https://a.example/feed\"\n\n\
+             [[opml]]\npath = \"lists/subs.opml\"\ntags = [\"imported\"]\ninterval = \"1h\"\n",
+        )
+        .unwrap();
+        let feeds: Vec<(&str, &str, Vec<&str>)> = config
+            .feeds
+            .iter()
+            .map(|f| {
+                (
+                    f.name.as_str(),
+                    f.url.as_str(),
+                    f.tags.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            feeds,
+            [
+                ("a", "https://a.example/feed", vec![]),
+                (
+                    "BBC World",
+                    "https://feeds.bbci.co.uk/news/world/rss.xml",
+                    vec!["News", "World", "imported"]
+                ),
+                // "a" is taken: the title gets the host.
+                (
+                    "a (other.example)",
+                    "https://other.example/feed",
+                    vec!["News", "imported"]
+                ),
+                (
+                    "https://untitled.example/rss",
+                    "https://untitled.example/rss",
+                    vec!["imported"]
+                ),
+            ],
+            "a feed both configured and listed appears once, as configured"
+        );
+        assert_eq!(config.feeds[1].interval, Some(Duration::from_secs(3600)));
+        assert_eq!(config.feeds[0].interval, None);
+
+        // Problems name the config line, the file and the outline's line.
+        let err = load_in(
+            dir.path(),
+            "[[opml]]\npath = \"missing.opml\"\n[[opml]]\nfile = \"x\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("trawl.toml:2: cannot read OPML file"), "{err}");
+        assert!(
+            err.contains("trawl.toml:4: unknown key \"file\" in [[opml]]"),
+            "{err}"
+        );
+        assert!(
+            err.contains("trawl.toml:3: missing key \"path\" in [[opml]]"),
+            "{err}"
+        );
+        std::fs::write(
+            dir.path().join("bad.opml"),
+            "<opml><body>\n<outline xmlUrl=\"feeds.example/rss\"/>\n</body></opml>",
+        )
+        .unwrap();
+        let err = load_in(dir.path(), "[[opml]]\npath = \"bad.opml\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("trawl.toml:2: ")
+                && err.contains("bad.opml:2: invalid feed url \"feeds.example/rss\""),
+            "{err}"
+        );
+        std::fs::write(dir.path().join("rss.opml"), "<rss><channel/></rss>").unwrap();
+        let err = load_in(dir.path(), "[[opml]]\npath = \"rss.opml\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not an OPML document (its root element is <rss>)"),
+            "{err}"
         );
     }
 

@@ -28,7 +28,7 @@ use crate::admin;
 use crate::config::Config;
 use crate::ingest::{self, Context, Job, Report};
 use crate::metrics::Metrics;
-use crate::store::{FeedRow, Store};
+use crate::store::{FeedRow, Policy, Store};
 
 /// How far ahead of the global limit feeds are leased, so a freed slot is
 /// refilled without waiting for the next database round trip.
@@ -40,6 +40,13 @@ const RECENT: usize = 20;
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 /// How often `STATUS=` is refreshed.
 const STATUS_EVERY: Duration = Duration::from_secs(10);
+/// How often retention looks for old articles (`[daemon] retention`).
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// Articles deleted per retention transaction: small, so the commits of
+/// fetched feeds queued behind one wait only a moment.
+const PRUNE_BATCH: usize = 200;
+/// The pause between two retention batches while old articles remain.
+const PRUNE_PAUSE: Duration = Duration::from_secs(1);
 
 /// What `trawl run` needs from the command line.
 pub struct Options {
@@ -76,6 +83,8 @@ struct Daemon {
     metrics: Arc<Metrics>,
     triggers: mpsc::Receiver<Trigger>,
     trigger_tx: mpsc::Sender<Trigger>,
+    /// When retention next deletes a batch of old articles.
+    next_prune: Instant,
 }
 
 impl Daemon {
@@ -86,6 +95,7 @@ impl Daemon {
             .or_else(|| config.daemon.database.clone())
             .unwrap_or_else(|| PathBuf::from(crate::store::DEFAULT_DATABASE));
         let mut store = Store::open(&db)?;
+        store.set_policy(Policy::from(&config.daemon));
         store.sync_feeds(&config.feeds)?;
         let reader = Store::open(&db)?;
         let owner = format!("{}:{}", hostname(), std::process::id());
@@ -106,6 +116,7 @@ impl Daemon {
             metrics,
             triggers,
             trigger_tx,
+            next_prune: Instant::now() + Duration::from_secs(60),
         })
     }
 
@@ -141,6 +152,7 @@ impl Daemon {
         loop {
             self.metrics.loop_alive();
             let claimed = self.claim_due(&mut inflight).await;
+            self.prune_old().await;
             let now = Instant::now();
             if now >= next_status {
                 self.update_status(inflight.len());
@@ -156,6 +168,9 @@ impl Daemon {
                 wake = wake.min(due);
             }
             wake = wake.min(next_status);
+            if self.config.daemon.retention.is_some() {
+                wake = wake.min(self.next_prune);
+            }
             if let Some(w) = next_watchdog {
                 wake = wake.min(w);
             }
@@ -220,6 +235,45 @@ impl Daemon {
                 false
             }
         }
+    }
+
+    /// `[daemon] retention`: when due, deletes one small batch of old
+    /// articles through the writer (between commits, never blocking them for
+    /// long); the next batch follows a second later while old ones remain,
+    /// else an hour later.
+    async fn prune_old(&mut self) {
+        let Some(retention) = self.config.daemon.retention else {
+            return;
+        };
+        if Instant::now() < self.next_prune {
+            return;
+        }
+        let cutoff = chrono::Duration::from_std(retention)
+            .ok()
+            .and_then(|age| Utc::now().checked_sub_signed(age))
+            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+        let pruned = self
+            .ctx
+            .writer
+            .run(move |s| s.prune(cutoff, PRUNE_BATCH))
+            .await;
+        let wait = match pruned {
+            Ok(n) => {
+                if n > 0 {
+                    info!(articles = n, "retention: pruned old articles");
+                }
+                if n == PRUNE_BATCH {
+                    PRUNE_PAUSE
+                } else {
+                    PRUNE_EVERY
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, "retention: cannot prune old articles");
+                PRUNE_EVERY
+            }
+        };
+        self.next_prune = Instant::now() + wait;
     }
 
     /// Fetches the feed named by an admin request now, whatever its due time.
@@ -325,7 +379,12 @@ impl Daemon {
             }
             Ok(new) => {
                 let feeds = new.feeds.clone();
-                match self.ctx.writer.run(move |s| s.sync_feeds(&feeds)).await {
+                let policy = Policy::from(&new.daemon);
+                let synced = self.ctx.writer.run(move |s| {
+                    s.set_policy(policy);
+                    s.sync_feeds(&feeds)
+                });
+                match synced.await {
                     Ok(_) => {
                         info!(
                             feeds = new.feeds.len(),

@@ -11,6 +11,9 @@
 //! - [`dedupe`]: the keys that make two entries one article, and the pure decision.
 //! - [`store`]: SQLite; one writer, one transaction per batch of feeds.
 //!
+//! Beside the path: [`search`] and [`export`], the pure sides of finding
+//! stored articles and writing them out.
+//!
 //! [`ingest`] is the one orchestrator: `ingest_one` runs fetch → parse →
 //! dedupe → store for one feed, and the one-off `trawl fetch`, the [`daemon`]
 //! and the [`admin`] trigger all call it. [`metrics`] counts what it does;
@@ -18,11 +21,16 @@
 
 pub mod article;
 pub mod config;
+pub mod opml;
 pub mod scheduler;
 pub mod fetch;
+pub mod limits;
 pub mod parse;
+pub mod discover;
 pub mod dedupe;
 pub mod store;
+pub mod search;
+pub mod export;
 pub mod ingest;
 pub mod metrics;
 pub mod daemon;
