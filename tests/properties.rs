@@ -486,7 +486,6 @@ proptest! {
 /// buffer was drained"). `trawl parse` dies of it; the daemon records
 /// "parser crashed". The fix belongs in src/parse (see fuzz/README.md).
 #[test]
-#[ignore = "needs the src/parse fix for late XML declarations (fuzz/README.md, \"Found\")"]
 fn fuzz_regression_a_late_xml_declaration_does_not_panic() {
     for doc in [
         "<rss version=\"2.0\"><channel><title>t</title><item><title>a</title>\
@@ -504,7 +503,6 @@ fn fuzz_regression_a_late_xml_declaration_does_not_panic() {
 /// made it slice inside that character and panic ("end byte index 12 is not
 /// a char boundary").
 #[test]
-#[ignore = "needs the src/parse/extras.rs fix (fuzz/README.md, \"Found\")"]
 fn fuzz_regression_an_entity_before_thai_text_does_not_panic() {
     let doc = "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \
         xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\"><channel>\
@@ -513,4 +511,23 @@ fn fuzz_regression_an_entity_before_thai_text_does_not_panic() {
         <guid isPermaLink=\"false\">&amp;รับภูมิ</guid><category>&amp;รับภูมิ</category>\
         <description>&amp;รับภูมิภาคเอเชียแปซิฟิก</description></item></channel></rss>";
     check_normalized(doc.as_bytes(), None);
+}
+
+/// fuzz `parse`: an address in an RSS `<author>` (or `managingEditor`,
+/// `webMaster`, `dc:creator`) next to a character of several bytes, as in
+/// `“dave@userland.com”`, makes feed-rs 3.0.0 slice inside that character
+/// and panic (src/parser/util/mod.rs:157, `parse_person_name_email`).
+#[test]
+fn fuzz_regression_curly_quotes_around_an_author_address_do_not_panic() {
+    for author in [
+        "“dave@userland.com”",
+        "Dave “dave@userland.com",
+        "dave@userland.com”",
+    ] {
+        let doc = format!(
+            "<rss version=\"2.0\"><channel><title>t</title><managingEditor>{author}</managingEditor>\
+             <item><title>a</title><author>{author}</author></item></channel></rss>"
+        );
+        check_normalized(doc.as_bytes(), None);
+    }
 }

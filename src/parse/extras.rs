@@ -374,7 +374,8 @@ pub(super) fn text(raw: &str) -> Cow<'_, str> {
             let end = rest.find('>').map_or(rest.len(), |e| e + 1);
             rest = &rest[end..];
         } else if rest.starts_with('&') {
-            let semi = rest[..rest.len().min(12)].find(';');
+            // By bytes: slicing at 12 could cut a multi-byte character in two.
+            let semi = rest.bytes().take(12).position(|b| b == b';');
             let decoded = semi.and_then(|s| entity(&rest[1..s]).map(|c| (c, s + 1)));
             match decoded {
                 Some((c, len)) => {

@@ -114,6 +114,18 @@ pub enum ParseError {
 
 /// Decodes, parses and normalizes one feed document.
 pub fn parse(input: &Input) -> Result<Parsed, ParseError> {
+    // feed-rs and quick-xml have panicked on hostile input (fuzzing found
+    // three such inputs): a panic there must be one feed's error, not the
+    // end of `trawl parse` or of a worker.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_unguarded(input)))
+        .unwrap_or_else(|_| {
+            Err(ParseError::NotAFeed(
+                "the feed parser failed on this document (a bug in trawl or feed-rs)".into(),
+            ))
+        })
+}
+
+fn parse_unguarded(input: &Input) -> Result<Parsed, ParseError> {
     let decoded = charset::decode(input.bytes, input.content_type);
     // Hostile nesting is refused, and an endless list of entries cut short,
     // before any parser walks the text (see crate::limits).
