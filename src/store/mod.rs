@@ -729,6 +729,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // With WAL, NORMAL loses at most the last commits on power loss, never
     // consistency; FULL would fsync on every commit.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Up to 64 MiB of pages (the default is 2 MiB): the B-trees of the
+    // indexes every insert touches stay in memory.
+    conn.pragma_update(None, "cache_size", -65536)?;
     // The full-text index's view of the text (migration 3): its triggers and
     // its content view call it, so it must exist before anything is migrated
     // or written. Innocuous: it reads nothing but its argument.

@@ -739,7 +739,7 @@ fn retention_prunes_the_oldest_in_batches_and_keeps_clusters_whole() {
 // ---- migration ----
 
 #[test]
-fn migration_2_to_3_keeps_articles_and_reindexes_them() {
+fn migrations_3_and_4_keep_articles_reindex_them_and_tune_the_index() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("trawl.db");
     {
@@ -762,4 +762,20 @@ fn migration_2_to_3_keeps_articles_and_reindexes_them() {
         "reindexed with CJK set apart"
     );
     assert_eq!(store.article(1).unwrap().unwrap().revisions, []);
+    // Migration 4: one index flush per batch, merges in larger steps.
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT v FROM articles_fts_config WHERE k = 'hashsize'"
+        ),
+        64 << 20
+    );
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT v FROM articles_fts_config WHERE k = 'automerge'"
+        ),
+        8
+    );
+    assert_eq!(scalar(&store, "PRAGMA cache_size"), -65536);
 }
