@@ -4,11 +4,10 @@
 //! names the cluster head, never a member). The decisions are
 //! [`crate::dedupe`]'s.
 
-use chrono::Duration;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use super::StoreError;
-use crate::article::{format_time, parse_time};
+use crate::article::parse_time;
 use crate::dedupe::{self, Candidate, Join, NearDuplicates};
 
 /// The band expressions, exactly as the indexes `articles_band0` to
@@ -21,7 +20,8 @@ const BANDS: [&str; 4] = [
 ];
 
 /// The candidates query for `probes` values per band: ?1 and ?2 bound the
-/// publish time, then the band values, band 0's first.
+/// publish time (Unix seconds, as the indexes hold it), then the band
+/// values, band 0's first.
 fn candidates_sql(probes: usize) -> String {
     let mut next = 3;
     let parts: Vec<String> = BANDS
@@ -36,7 +36,7 @@ fn candidates_sql(probes: usize) -> String {
             format!(
                 "SELECT id, simhash, duplicate_of, coalesce(published_at, first_seen_at) \
                  FROM articles WHERE simhash IS NOT NULL AND {band} IN ({}) \
-                 AND coalesce(published_at, first_seen_at) BETWEEN ?1 AND ?2",
+                 AND unixepoch(coalesce(published_at, first_seen_at)) BETWEEN ?1 AND ?2",
                 values.join(", ")
             )
         })
@@ -59,16 +59,9 @@ pub(super) fn find(
     at: &str,
     settings: &NearDuplicates,
 ) -> Result<Option<Join>, StoreError> {
-    let window = Duration::from_std(settings.window).unwrap_or(Duration::MAX);
-    let (from, to) = match parse_time(at) {
-        Some(t) => (
-            t.checked_sub_signed(window)
-                .map_or_else(|| String::from("0000"), |t| format_time(&t)),
-            t.checked_add_signed(window)
-                .map_or_else(|| String::from("9999"), |t| format_time(&t)),
-        ),
-        None => (at.to_string(), at.to_string()),
-    };
+    let window = i64::try_from(settings.window.as_secs()).unwrap_or(i64::MAX);
+    let t = parse_time(at).map_or(0, |t| t.timestamp());
+    let (from, to) = (t.saturating_sub(window), t.saturating_add(window));
     let mut values: Vec<i64> = Vec::new();
     let mut probes = 0;
     for band in dedupe::bands(fp) {
@@ -77,10 +70,7 @@ pub(super) fn find(
         values.extend(p.into_iter().map(i64::from));
     }
     let mut stmt = conn.prepare_cached(&candidates_sql(probes))?;
-    let params = [from, to]
-        .into_iter()
-        .map(rusqlite::types::Value::Text)
-        .chain(values.into_iter().map(rusqlite::types::Value::Integer));
+    let params = [from, to].into_iter().chain(values);
     let rows = stmt.query_map(params_from_iter(params), |r| {
         Ok((
             r.get::<_, i64>(0)?,

@@ -393,7 +393,7 @@ fn near_sql_for_plan() -> String {
     let mut sql = near::candidates_sql_for_tests(1);
     for i in (1..=6).rev() {
         let value = if i <= 2 {
-            "'2024-04-17T00:00:00Z'".to_string()
+            "1713312000".to_string()
         } else {
             i.to_string()
         };
