@@ -40,7 +40,12 @@ fn gone_disables_retry_after_waits_and_max_age_is_a_floor() {
         &[
             feed("gone", &server.url("/gone"), ""),
             feed("busy", &server.url("/busy"), "interval = \"5m\""),
-            feed("cached", &server.url("/cached"), "interval = \"5m\""),
+            // Another site: the 429 above pauses all of 127.0.0.1.
+            feed(
+                "cached",
+                &server.url("/cached").replace("127.0.0.1", "localhost"),
+                "interval = \"5m\"",
+            ),
         ],
     );
     let run = t.run(&["fetch"]);
