@@ -32,6 +32,11 @@ pub struct Article {
     pub categories: Vec<String>,
     pub language: Option<String>,
     pub enclosures: Vec<Enclosure>,
+    /// Absolute http(s) URL of the entry's picture: its `media:thumbnail`,
+    /// else its `itunes:image` or JSON Feed `image`, else an image enclosure
+    /// or `media:content medium="image"` (see `parse`).
+    #[serde(default)]
+    pub thumbnail: Option<String>,
     pub feed: FeedInfo,
     /// Hex SHA-256 of the normalized title and text: the content dedupe key,
     /// computed once during normalization by `dedupe::content_hash`.

@@ -43,6 +43,8 @@ pub const CSV_COLUMNS: &[&str] = &[
     "duplicate_of",
     "first_seen_at",
     "last_seen_at",
+    // Appended: the columns before it keep their places.
+    "thumbnail",
 ];
 
 /// Writes articles one at a time in one format; the CSV header goes first.
@@ -95,7 +97,7 @@ impl<W: Write> Writer<W> {
     fn csv_row(&mut self, s: &StoredArticle) -> io::Result<()> {
         let a = &s.article;
         let time = |t: &Option<chrono::DateTime<chrono::Utc>>| t.as_ref().map(format_time);
-        let fields: [Option<String>; 21] = [
+        let fields: [Option<String>; 22] = [
             Some(s.id.to_string()),
             Some(a.guid.clone()),
             a.url.clone(),
@@ -117,6 +119,7 @@ impl<W: Write> Writer<W> {
             s.duplicate_of.map(|id| id.to_string()),
             Some(format_time(&s.first_seen_at)),
             Some(format_time(&s.last_seen_at)),
+            a.thumbnail.clone(),
         ];
         for (i, field) in fields.iter().enumerate() {
             if i > 0 {
@@ -206,6 +209,7 @@ mod tests {
                 categories: vec![],
                 language: Some("en".into()),
                 enclosures: vec![],
+                thumbnail: None,
                 feed: FeedInfo::default(),
                 content_hash: "h".into(),
             },
@@ -262,7 +266,8 @@ mod tests {
             "{}",
             lines[1]
         );
-        assert!(lines[1].ends_with(",,2024-04-17T10:00:00Z,2024-04-17T10:00:00Z"));
+        // ..., first and last seen, and no thumbnail.
+        assert!(lines[1].ends_with(",,2024-04-17T10:00:00Z,2024-04-17T10:00:00Z,"));
         assert!(lines[2].starts_with("2,g2,"));
         assert!(
             lines[2].contains(",1,2024-04-17T10:00:00Z,"),

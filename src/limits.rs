@@ -666,6 +666,7 @@ pub fn cap_article(a: &mut Article, max: usize) -> bool {
         cut |= cap_string(s, max);
     }
     cut |= cap_enclosures(&mut a.enclosures, max);
+    cap_opt_url(&mut a.thumbnail, max, &mut cut);
     cut |= cap_feed_info(&mut a.feed, max);
     cut
 }
@@ -999,6 +1000,7 @@ mod tests {
             categories: vec![],
             language: None,
             enclosures: vec![],
+            thumbnail: None,
             feed: FeedInfo::default(),
             content_hash: String::new(),
         }

@@ -228,3 +228,102 @@ fn fetching_a_page_says_which_feeds_it_links() {
     );
     assert!(Path::new(&t.db()).exists());
 }
+
+/// `trawl parse` on a file of tests/fixtures, read as if served from `url`.
+fn parse_fixture(name: &str, url: &str) -> Vec<serde_json::Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    parse(&bytes, &["--url", url]).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn thumbnails_from_every_source() {
+    // (fixture, served from, each entry's thumbnail in order)
+    let cases: &[(&str, &str, &[Option<&str>])] = &[
+        (
+            // media:thumbnail on the item (relative: resolved, and it wins
+            // over an image enclosure), inside media:group, inside
+            // media:content; else media:content medium="image", else an
+            // image enclosure; a javascript: URL is no picture.
+            "thumbnails/media-rss.xml",
+            "https://news.example.com/feed.xml",
+            &[
+                Some("https://news.example.com/img/a-small.jpg"),
+                Some("https://cdn.example.com/b-thumb.jpg"),
+                Some("https://cdn.example.com/c-thumb.png"),
+                Some("https://cdn.example.com/d-photo"),
+                Some("https://news.example.com/e.webp"),
+                None,
+            ],
+        ),
+        (
+            // The episode's itunes:image, not the show's, not the audio.
+            "thumbnails/itunes.xml",
+            "https://pod.example.com/feed.xml",
+            &[
+                Some("https://pod.example.com/ep2.jpg"),
+                Some("https://pod.example.com/ep1.png"),
+            ],
+        ),
+        (
+            // Atom: media:thumbnail in media:group; an image enclosure link;
+            // a lone media:thumbnail; media:content medium="image".
+            "thumbnails/atom-media.xml",
+            "https://video.example.com/feed.atom",
+            &[
+                Some("https://i.example.com/vi/1/hqdefault.jpg"),
+                Some("https://i.example.com/photo/2.jpg"),
+                // A lone media:thumbnail, which feed-rs drops in Atom.
+                Some("https://video.example.com/vi/3/default.jpg"),
+                Some("https://i.example.com/photo/4"),
+            ],
+        ),
+        (
+            // JSON Feed `image` (not `banner_image`), else an image attachment.
+            "thumbnails/json-feed.json",
+            "https://json.example.com/feed.json",
+            &[
+                Some("https://json.example.com/1.jpg"),
+                Some("https://json.example.com/2.png"),
+                None,
+            ],
+        ),
+    ];
+    for (fixture, url, want) in cases {
+        let arts = parse_fixture(fixture, url);
+        let got: Vec<Option<&str>> = arts.iter().map(|a| a["thumbnail"].as_str()).collect();
+        assert_eq!(got, *want, "{fixture}");
+    }
+    // An Atom entry titled only by its media:title.
+    let arts = parse_fixture(
+        "thumbnails/atom-media.xml",
+        "https://video.example.com/feed",
+    );
+    assert_eq!(arts[2]["title"], "Only a media:title and a lone thumbnail");
+}
+
+#[test]
+fn cdf_channels_are_read_like_rss() {
+    // The CDF's own URL is not the base: its BASE attribute is.
+    let arts = parse_fixture("cdf/news.cdf", "http://feeds.example.net/news.cdf");
+    assert_eq!(
+        titles(&arts),
+        ["Council approves the budget", "Lower case works too"]
+    );
+    let a = &arts[0];
+    assert_eq!(a["url"], "http://www.example.org/news/stories/1.html");
+    assert_eq!(a["published"], "2004-04-07T04:05:43Z");
+    assert_eq!(a["summary"], "The vote was 7 to 2 – after a long night.");
+    assert_eq!(a["feed"]["title"], "Example News");
+    assert_eq!(a["feed"]["site_url"], "http://www.example.org/news/");
+    assert!(
+        a["guid"].as_str().unwrap().starts_with("trawl:"),
+        "no id: derived"
+    );
+    let b = &arts[1];
+    assert_eq!(b["url"], "http://other.example.com/2");
+    assert_eq!(b["published"], "2004-04-05T08:00:00Z");
+    assert_eq!(b["summary"], "Café opens");
+}

@@ -484,7 +484,7 @@ proptest! {
 /// minimized from there) with another encoding than the first makes
 /// quick-xml 0.42, under feed-rs, panic ("set_encoding() called after prefix
 /// buffer was drained"). `trawl parse` dies of it; the daemon records
-/// "parser crashed". The fix belongs in src/parse (see fuzz/README.md).
+/// "parser crashed". Now `parse::repair::defuse` takes such declarations out.
 #[test]
 fn fuzz_regression_a_late_xml_declaration_does_not_panic() {
     for doc in [
@@ -517,6 +517,7 @@ fn fuzz_regression_an_entity_before_thai_text_does_not_panic() {
 /// `webMaster`, `dc:creator`) next to a character of several bytes, as in
 /// `“dave@userland.com”`, makes feed-rs 3.0.0 slice inside that character
 /// and panic (src/parser/util/mod.rs:157, `parse_person_name_email`).
+/// Now `parse::repair::defuse` spaces the address out first.
 #[test]
 fn fuzz_regression_curly_quotes_around_an_author_address_do_not_panic() {
     for author in [

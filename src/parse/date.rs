@@ -4,7 +4,8 @@
 //! everything feed-rs reads plus what feeds emit in the wild. Two readers
 //! share one tokenizer:
 //! - a year-first reader for ISO 8601 / RFC 3339 / W3DTF and their local
-//!   cousins (`2024-04-17 10:03:49`, `2024/04/17 10:03`, `2024年4月17日`);
+//!   cousins (`2024-04-17 10:03:49`, `2024/04/17 10:03`, `2024年4月17日`,
+//!   Hungarian `2024. április 17., szerda 10:03` and `2024.04.17. 10:03`);
 //! - a word reader for RFC 822/2822 and its relatives (asctime, Unix `date`,
 //!   JavaScript's `Date.toString()`), which takes day, month, year, time and
 //!   zone in whatever order they come and ignores the weekday.
@@ -12,6 +13,10 @@
 //! Both are hand-rolled: no regex, one small allocation per call, and no
 //! input can make them panic. Anything they do not recognise is `None`
 //! rather than a guess.
+//!
+//! Zone names are read as RFC 822 and common use say, except "CST", which
+//! depends on the feed ([`Cst`]): US Central, or China Standard Time in a
+//! feed whose zone or language is Chinese ([`parse_date_in`]).
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -20,25 +25,83 @@ use chrono_tz::Tz;
 const MAX_LEN: usize = 256;
 
 /// Parses a feed date. Times without a zone are read in `tz`; a date without
-/// a time is midnight in `tz` (or in its own zone, when it has one).
+/// a time is midnight in `tz` (or in its own zone, when it has one). "CST"
+/// is read as [`Cst::for_feed`] says for a feed in `tz`.
 pub fn parse_date(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    parse_date_in(s, tz, Cst::for_feed(tz, None))
+}
+
+/// [`parse_date`], with what "CST" means given.
+pub fn parse_date_in(s: &str, tz: Tz, cst: Cst) -> Option<DateTime<Utc>> {
     let s = s.trim();
     if s.is_empty() || s.len() > MAX_LEN {
         return None;
     }
     if s.contains(is_thai) {
-        return parse_date(&thai(s)?, tz);
+        return parse_date_in(&thai(s)?, tz, cst);
     }
     // `Etc/GMT`, a tz database name for GMT.
     if let Some(rest) = s
         .strip_suffix("Etc/GMT")
         .or_else(|| s.strip_suffix("Etc/UTC"))
     {
-        return parse_date(&format!("{rest}GMT"), tz);
+        return parse_date_in(&format!("{rest}GMT"), tz, cst);
     }
-    year_first(s)
+    year_first(s, cst)
         .and_then(|f| f.to_utc(tz))
-        .or_else(|| interpret(&tokenize(s)?, Fields::default())?.to_utc(tz))
+        .or_else(|| interpret(&tokenize(s)?, Fields::default(), cst)?.to_utc(tz))
+}
+
+/// What a feed means by the zone name "CST". RFC 822 says US Central
+/// Standard Time (-06:00), and so do most feeds; Chinese outlets mean China
+/// Standard Time (+08:00).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cst {
+    #[default]
+    UsCentral,
+    China,
+}
+
+impl Cst {
+    /// China Standard Time for a feed whose zone is China's (or Taiwan's,
+    /// or Hong Kong's, where CST is written for +08:00 too) or whose
+    /// language is Chinese (`zh`, `zh-CN`, `zh-Hant-TW`...); else US
+    /// Central, as RFC 822 says.
+    pub fn for_feed(tz: Tz, language: Option<&str>) -> Cst {
+        use chrono_tz::Asia;
+        let chinese = language.is_some_and(|l| {
+            let l = l.trim();
+            let primary = l.split(['-', '_']).next().unwrap_or(l);
+            primary.eq_ignore_ascii_case("zh")
+        });
+        // The zones that write +08:00 as CST, and their aliases.
+        let china = matches!(
+            tz,
+            Asia::Shanghai
+                | Asia::Chongqing
+                | Asia::Chungking
+                | Asia::Harbin
+                | Asia::Taipei
+                | Asia::Hong_Kong
+                | Asia::Macau
+                | chrono_tz::PRC
+                | chrono_tz::ROC
+                | chrono_tz::Hongkong
+        );
+        if chinese || china {
+            Cst::China
+        } else {
+            Cst::UsCentral
+        }
+    }
+
+    /// The offset of "CST" in minutes.
+    fn minutes(self) -> i32 {
+        match self {
+            Cst::UsCentral => -360,
+            Cst::China => 480,
+        }
+    }
 }
 
 fn is_thai(c: char) -> bool {
@@ -180,7 +243,7 @@ fn in_zone(naive: NaiveDateTime, tz: Tz) -> Option<DateTime<Utc>> {
 /// basic forms, `YYYY/MM/DD`, `YYYY.MM.DD`, `YYYY-MM` (W3DTF), and the
 /// Chinese, Japanese and Korean `YYYY年M月D日 H時M分`. What follows the
 /// time (a zone, AM/PM) goes through the word reader.
-fn year_first(s: &str) -> Option<Fields> {
+fn year_first(s: &str, cst: Cst) -> Option<Fields> {
     let mut c = Cursor(skip_leading_weekday(s));
     let year = c.number(4, 4)?;
     let mut f = Fields {
@@ -203,13 +266,40 @@ fn year_first(s: &str) -> Option<Fields> {
         f.day = Some(c.number(1, 2)?);
         c.eat_spaced(&["日", "일"]);
     } else if let Some(sep) = c.eat_char(&['-', '/', '.']) {
-        f.month = Some(c.padded()?);
-        if sep == '-' && c.0.is_empty() {
-            f.day = Some(1);
-            return Some(f);
+        // Hungarian (and Korean) dates end each part with a dot, and may
+        // put a space after it: `2024.04.17.`, `2024. 04. 17.`, and name
+        // the month: `2024. április 17.`, `2024. ápr. 17.`, or
+        // `2004-július-13` (as feedparser reads them).
+        let dotted = sep == '.';
+        if dotted {
+            c.skip_space();
         }
-        c.eat_char(&[sep])?;
-        f.day = Some(c.padded()?);
+        if sep != '/'
+            && let Some(month) = c.month_word()
+        {
+            f.month = Some(month);
+            if dotted {
+                c.eat_char(&['.']);
+                c.skip_space();
+            } else {
+                c.eat_char(&[sep])?;
+            }
+            f.day = Some(c.number(1, 2)?);
+        } else {
+            f.month = Some(c.padded()?);
+            if sep == '-' && c.0.is_empty() {
+                f.day = Some(1);
+                return Some(f);
+            }
+            c.eat_char(&[sep])?;
+            if dotted {
+                c.skip_space();
+            }
+            f.day = Some(c.padded()?);
+        }
+        if dotted {
+            c.eat_char(&['.']);
+        }
     } else {
         // ISO 8601 basic: 20240417.
         f.month = Some(c.number(2, 2)?);
@@ -223,6 +313,7 @@ fn year_first(s: &str) -> Option<Fields> {
         c.skip_space();
     }
     skip_cjk_weekday(&mut c);
+    skip_weekday(&mut c);
     if let Some(pm) = c.eat_meridiem() {
         f.pm = Some(pm);
         c.skip_space();
@@ -270,7 +361,7 @@ fn year_first(s: &str) -> Option<Fields> {
         0
     };
     f.time = Some((hour, minute, second, nano));
-    interpret(&tokenize(c.0)?, f)
+    interpret(&tokenize(c.0)?, f, cst)
 }
 
 /// Skips a weekday before a year-first date (`Fri, 2006/09/15`): an English
@@ -307,6 +398,17 @@ fn skip_cjk_weekday(c: &mut Cursor) {
             c.0 = chars.as_str().trim_start();
             return;
         }
+    }
+}
+
+/// Skips a weekday written after the date (`2024. április 17., szerda
+/// 10:03`), with the comma after it.
+fn skip_weekday(c: &mut Cursor) {
+    let end = c.0.find(|c: char| !c.is_alphabetic()).unwrap_or(c.0.len());
+    if end > 0 && is_weekday(&c.0[..end]) {
+        c.0 = c.0[end..].trim_start();
+        c.eat_char(&[',']);
+        c.skip_space();
     }
 }
 
@@ -383,9 +485,31 @@ impl Cursor<'_> {
             .0
             .find(|c: char| !c.is_alphabetic())
             .unwrap_or(self.0.len());
-        let pm = meridiem(&self.0[..end])?;
+        let word = &self.0[..end];
+        // Hungarian `de.` (délelőtt) and `du.` (délután), only here: in
+        // the word reader `de` is Spanish, Portuguese and French for "of".
+        let pm = match (word, self.0[end..].starts_with('.')) {
+            ("de", true) => false,
+            ("du", true) => true,
+            _ => meridiem(word)?,
+        };
         self.0 = &self.0[end..];
+        if matches!(word, "de" | "du") {
+            self.0 = &self.0[1..];
+        }
         Some(pm)
+    }
+
+    /// Takes a month's name (or abbreviation) in any language [`month`]
+    /// knows.
+    fn month_word(&mut self) -> Option<u32> {
+        let end = self
+            .0
+            .find(|c: char| !c.is_alphabetic())
+            .unwrap_or(self.0.len());
+        let month = month(&self.0[..end])?;
+        self.0 = &self.0[end..];
+        Some(month)
     }
 
     fn skip_space(&mut self) {
@@ -452,7 +576,7 @@ fn tokenize(s: &str) -> Option<Vec<Tok<'_>>> {
 /// Reads tokens into `f`, in any order: weekday (ignored), month name, day,
 /// year, `H:MM[:SS[.frac]]`, zone name, numeric offset, AM/PM. `None` when a
 /// token fits nowhere.
-fn interpret(tokens: &[Tok], mut f: Fields) -> Option<Fields> {
+fn interpret(tokens: &[Tok], mut f: Fields, cst: Cst) -> Option<Fields> {
     let mut i = 0;
     // Whether the month came from the first word, which may have been a
     // weekday in another language (French `mar` for mardi).
@@ -473,7 +597,7 @@ fn interpret(tokens: &[Tok], mut f: Fields) -> Option<Fields> {
                 } else if let Some(pm) = dotted_meridiem(w, tokens.get(i..i + 2)) {
                     f.pm = Some(pm);
                     i += 2;
-                } else if let Some(offset) = zone(w) {
+                } else if let Some(offset) = zone(w, cst) {
                     f.named = Some(offset);
                     // `GMT+8`, `UTC-05:00`: an offset from the named zone.
                     if let Some(&Tok::Sym(sign @ ('+' | '-'))) = tokens.get(i) {
@@ -711,14 +835,49 @@ const FOREIGN_MONTHS: &[(&str, u32)] = &[
     ("δεκ", 12),
 ];
 
+/// Hungarian month names; their abbreviations (`márc`, `ápr`, `szept`)
+/// are their first three letters or more.
+const HUNGARIAN_MONTHS: [&str; 12] = [
+    "január",
+    "február",
+    "március",
+    "április",
+    "május",
+    "június",
+    "július",
+    "augusztus",
+    "szeptember",
+    "október",
+    "november",
+    "december",
+];
+
+/// Hungarian weekday names, which a Hungarian date may carry after the day.
+const HUNGARIAN_WEEKDAYS: [&str; 7] = [
+    "hétfő",
+    "kedd",
+    "szerda",
+    "csütörtök",
+    "péntek",
+    "szombat",
+    "vasárnap",
+];
+
 fn month(word: &str) -> Option<u32> {
     if let Some(index) = MONTHS.iter().position(|full| abbreviates(word, full)) {
+        return u32::try_from(index + 1).ok();
+    }
+    let lower = word.to_lowercase();
+    if lower.chars().count() >= 3
+        && let Some(index) = HUNGARIAN_MONTHS
+            .iter()
+            .position(|full| full.starts_with(&lower))
+    {
         return u32::try_from(index + 1).ok();
     }
     if word.chars().count() > 4 {
         return None;
     }
-    let lower = word.to_lowercase();
     FOREIGN_MONTHS
         .iter()
         .find(|(name, _)| *name == lower)
@@ -727,6 +886,7 @@ fn month(word: &str) -> Option<u32> {
 
 fn is_weekday(word: &str) -> bool {
     WEEKDAYS.iter().any(|full| abbreviates(word, full))
+        || (word.len() >= 4 && HUNGARIAN_WEEKDAYS.contains(&word.to_lowercase().as_str()))
 }
 
 /// `a.m.` and `p.m.`: `word` and the two tokens after it.
@@ -756,8 +916,8 @@ fn meridiem(word: &str) -> Option<bool> {
 }
 
 /// Zone abbreviations and their offsets in minutes. RFC 822's North American
-/// zones are authoritative for EST…PDT and CST (feeds from China that mean
-/// China Standard Time by CST lose here: RFC 822 came first). IST is India.
+/// zones are authoritative for EST…PDT; CST is not here, as its meaning
+/// depends on the feed (see [`Cst`]). IST is India.
 const ZONES: &[(&str, i32)] = &[
     ("ut", 0),
     ("et", -300),
@@ -813,7 +973,6 @@ const ZONES: &[(&str, i32)] = &[
     ("nzdt", 780),
     ("est", -300),
     ("edt", -240),
-    ("cst", -360),
     ("cdt", -300),
     ("mst", -420),
     ("mdt", -360),
@@ -831,13 +990,16 @@ const ZONES: &[(&str, i32)] = &[
 /// The offset in seconds of a zone abbreviation. The military letters other
 /// than Z are read as UTC, as RFC 2822 §4.3 advises (RFC 822 had their signs
 /// backwards, so no one knows what a sender meant).
-fn zone(word: &str) -> Option<i32> {
+fn zone(word: &str, cst: Cst) -> Option<i32> {
     if word.len() == 1
         && word
             .bytes()
             .all(|b| b.is_ascii_alphabetic() && !b.eq_ignore_ascii_case(&b'j'))
     {
         return Some(0);
+    }
+    if word.eq_ignore_ascii_case("cst") {
+        return Some(cst.minutes() * 60);
     }
     ZONES
         .iter()
@@ -1120,6 +1282,94 @@ mod tests {
                 ("17 déc. 2024", "2024-12-17T00:00:00Z"),
             ],
         );
+    }
+
+    /// "CST" is US Central (RFC 822) unless the feed is Chinese by its
+    /// zone or its language: then China Standard Time.
+    #[test]
+    fn cst_read_by_the_feeds_zone_and_language() {
+        let date = "Wed, 17 Apr 2024 10:03:49 CST";
+        let asctime = "Wed Apr 17 10:03:49 CST 2024";
+        let us = Some("2024-04-17T16:03:49Z");
+        let china = Some("2024-04-17T02:03:49Z");
+        let taipei: Tz = "Asia/Taipei".parse().unwrap();
+        let hong_kong: Tz = "Asia/Hong_Kong".parse().unwrap();
+        let chongqing: Tz = "Asia/Chongqing".parse().unwrap();
+        let chicago: Tz = "America/Chicago".parse().unwrap();
+        for tz in [SHANGHAI, taipei, hong_kong, chongqing] {
+            check(date, tz, china);
+            check(asctime, tz, china);
+        }
+        for tz in [UTC, NEW_YORK, chicago, chrono_tz::Asia::Tokyo] {
+            check(date, tz, us);
+            check(asctime, tz, us);
+        }
+        // By language, whatever the zone.
+        let read = |tz: Tz, lang: Option<&str>| {
+            parse_date_in(date, tz, Cst::for_feed(tz, lang))
+                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        };
+        for lang in ["zh", "zh-CN", "ZH-tw", "zh_Hant_HK", " zh-hans "] {
+            assert_eq!(read(UTC, Some(lang)).as_deref(), china, "{lang}");
+        }
+        for lang in [None, Some("en-US"), Some("zu"), Some("")] {
+            assert_eq!(read(UTC, lang).as_deref(), us, "{lang:?}");
+        }
+        // An offset written out wins over the name, either way.
+        for tz in [UTC, SHANGHAI] {
+            check("Wed, 17 Apr 2024 10:03:49 +0800 (CST)", tz, china);
+            check("Wed, 17 Apr 2024 10:03:49 -0600 (CST)", tz, us);
+        }
+        // CDT is only ever US Central Daylight Time.
+        check(
+            "Wed, 17 Apr 2024 10:03:49 CDT",
+            SHANGHAI,
+            Some("2024-04-17T15:03:49Z"),
+        );
+    }
+
+    #[test]
+    fn hungarian() {
+        let budapest: Tz = chrono_tz::Europe::Budapest;
+        table(
+            budapest,
+            &[
+                ("2024. április 17., szerda 10:03", "2024-04-17T08:03:00Z"),
+                ("2024. április 17. 10:03", "2024-04-17T08:03:00Z"),
+                (
+                    "2024. Április 17., Szerda, 10:03:49",
+                    "2024-04-17T08:03:49Z",
+                ),
+                ("2024. ápr. 17. 10:03", "2024-04-17T08:03:00Z"),
+                ("2024. márc. 5.", "2024-03-04T23:00:00Z"),
+                ("2024. szept. 5. 8:00", "2024-09-05T06:00:00Z"),
+                ("2024. február 29., csütörtök", "2024-02-28T23:00:00Z"),
+                ("2024.04.17. 10:03:49", "2024-04-17T08:03:49Z"),
+                ("2024.04.17 10:03:49", "2024-04-17T08:03:49Z"),
+                ("2024. 04. 17. 10:03", "2024-04-17T08:03:00Z"),
+                ("2024. 4. 7.", "2024-04-06T22:00:00Z"),
+                ("2024. április 17. du. 3:04", "2024-04-17T13:04:00Z"),
+                ("2024. április 17. de. 11:04", "2024-04-17T09:04:00Z"),
+                ("2024.04.17. 10:03:49 +0200", "2024-04-17T08:03:49Z"),
+                ("2024. április 17. 10:03 CET", "2024-04-17T09:03:00Z"),
+                ("Szerda, 2024. április 17. 10:03", "2024-04-17T08:03:00Z"),
+                // feedparser's test of its Hungarian reader.
+                ("2004-július-13T9:15-05:00", "2004-07-13T14:15:00Z"),
+                // The word reader knows the names too.
+                ("17 április 2024 10:03", "2024-04-17T08:03:00Z"),
+                ("szerda, 17 ápr 2024 10:03:49 +0200", "2024-04-17T08:03:49Z"),
+                // Korean writes its dates the same way.
+                ("2024. 4. 17. 오후 3:04:05", "2024-04-17T13:04:05Z"),
+            ],
+        );
+        for bad in [
+            "2024. foo 17.",
+            "2024. április",
+            "2024. április 32.",
+            "2024.04.17.10:03",
+        ] {
+            check(bad, budapest, None);
+        }
     }
 
     /// The forms feed-rs 3's own parser is tested on.

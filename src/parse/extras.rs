@@ -5,9 +5,12 @@
 //! isPermaLink="false"`, an Atom `<link>` or `<author>` inside an RSS item
 //! (`<a10:link>`), `<pubdate>` spelled in another case, `<itunes:author>`,
 //! every `<enclosure>` when there is `media:content` too, `xml:lang` and
-//! `dc:language` of an item, and the channel's `<ttl>` and `sy:` update
+//! `dc:language` of an item, its thumbnail (`media:thumbnail` at any depth,
+//! `itunes:image`, which feed-rs drops from an item with no other iTunes
+//! data, an image enclosure), and the channel's `<ttl>` and `sy:` update
 //! period. [`scan`] collects them per item, in document order, so that
-//! `normalize` can lay them beside feed-rs's entries.
+//! `normalize` can lay them beside feed-rs's entries. For JSON Feed it reads
+//! each item's `image`, which feed-rs does not.
 //!
 //! It runs on the text feed-rs parsed (well-formed, or repaired to be), so
 //! it only needs to find tags, skip comments, CDATA and processing
@@ -67,6 +70,14 @@ pub(super) struct Item {
     /// Names from `<itunes:author>`, an Atom `<author><name>` inside the
     /// item, `<author><name>` and `dc:author`.
     pub authors: Vec<String>,
+    /// The first `media:thumbnail` of the item, its own or inside a
+    /// `media:group` or `media:content`.
+    pub thumbnail: Option<String>,
+    /// The item's own picture: `itunes:image`, JSON Feed `image`.
+    pub image: Option<String>,
+    /// The first enclosure or `media:content` that is an image (by
+    /// `medium` or by type).
+    pub image_enclosure: Option<String>,
 }
 
 /// What a captured text is for.
@@ -89,15 +100,25 @@ enum Field {
 pub(super) fn wanted(kind: &FeedType, doc: &str) -> bool {
     match kind {
         FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2 => true,
-        FeedType::Atom => doc.contains("updatePeriod"),
-        FeedType::JSON => false,
+        FeedType::Atom => doc.contains("updatePeriod") || doc.contains(MEDIA_RSS),
+        FeedType::JSON => doc.contains("\"image\""),
     }
 }
 
+/// The Media RSS namespace: Atom entries are looked at only for it.
+const MEDIA_RSS: &str = "search.yahoo.com/mrss";
+
 /// Reads the extras of `doc`, which feed-rs read as a feed of `kind`.
 pub(super) fn scan(doc: &str, kind: &FeedType) -> Extras {
+    if *kind == FeedType::JSON {
+        return json_images(doc);
+    }
     let rss1 = *kind == FeedType::RSS1;
     let atom = *kind == FeedType::Atom;
+    // Atom entries come through feed-rs whole but for Media RSS outside a
+    // `media:content` (a lone `media:thumbnail`, `media:title`), which it
+    // drops: those are read here.
+    let atom_entries = atom && doc.contains(MEDIA_RSS);
     // Depth of the items' parent: the channel in RSS 0.9x/2.0, the root in
     // RSS 1.0; the channel is at depth 1 in both.
     let item_parent = if rss1 { 0 } else { 1 };
@@ -184,7 +205,10 @@ pub(super) fn scan(doc: &str, kind: &FeedType) -> Extras {
             None => ("", name),
         };
         let depth = stack.len();
-        let wanted_attrs = matches!(local, "item" | "guid" | "enclosure" | "link");
+        let wanted_attrs = matches!(
+            local,
+            "item" | "guid" | "enclosure" | "link" | "thumbnail" | "image" | "content"
+        );
         let (end, self_closing, tag) = if wanted_attrs {
             match repair::parse_start_tag(doc, p) {
                 Some(t) => (t.end, t.self_closing, Some(t)),
@@ -199,7 +223,7 @@ pub(super) fn scan(doc: &str, kind: &FeedType) -> Extras {
         i = end;
         let attr = |n: &str| attr(tag.as_ref(), n);
 
-        if atom && depth == 1 && local == "entry" {
+        if atom && !atom_entries && depth == 1 && local == "entry" {
             // The head of an Atom feed is all that is looked at.
             break;
         }
@@ -207,10 +231,14 @@ pub(super) fn scan(doc: &str, kind: &FeedType) -> Extras {
             channel_seen = true;
             in_channel = true;
         }
-        let item_here = depth == item_parent + 1
-            && local == "item"
-            && (prefix.is_empty() || prefix == "rss")
-            && (rss1 || (in_channel && depth == 2));
+        let item_here = if atom {
+            atom_entries && depth == 1 && local == "entry"
+        } else {
+            depth == item_parent + 1
+                && local == "item"
+                && (prefix.is_empty() || prefix == "rss")
+                && (rss1 || (in_channel && depth == 2))
+        };
         if item_here && item.is_none() {
             let it = Item {
                 open_end: end,
@@ -229,59 +257,81 @@ pub(super) fn scan(doc: &str, kind: &FeedType) -> Extras {
             }
         } else if let Some((d, it)) = item.as_mut() {
             let child = depth == *d + 1;
-            if depth == *d + 2
-                && let Some(parent) = stack.get(*d + 1)
-                && matches!(
-                    parent.rsplit(':').next(),
-                    Some("description" | "title" | "encoded")
-                )
-            {
-                x.markup_in_text = true;
-            }
-            match (prefix, local) {
-                ("", "guid") if child => {
-                    it.permalink =
-                        attr("isPermaLink").map(|v| !v.trim().eq_ignore_ascii_case("false"));
-                }
-                ("", "link") if child && !self_closing => {
-                    capture = Some((Field::Link, depth, end));
-                }
-                (p, "link") if child && !p.is_empty() => {
-                    let rel = attr("rel");
-                    if matches!(rel.as_deref(), None | Some("alternate"))
-                        && it.atom_link.is_none()
-                        && let Some(href) = attr("href").filter(|h| !h.trim().is_empty())
-                    {
-                        it.atom_link = Some(href.trim().to_string());
-                    }
-                }
-                ("", l) if child && l != "pubDate" && l.eq_ignore_ascii_case("pubdate") => {
-                    capture = Some((Field::Date, depth, end));
-                }
-                ("", "enclosure") if child => {
-                    if let Some(url) = attr("url").filter(|u| !u.trim().is_empty()) {
-                        let mime = attr("type")
-                            .map(|t| t.trim().to_string())
-                            .filter(|t| !t.is_empty());
-                        let length = attr("length").and_then(|l| l.trim().parse().ok());
-                        it.enclosures.push((url.trim().to_string(), mime, length));
-                    }
-                }
-                ("dcterms", "issued" | "created" | "modified" | "date") if child => {
-                    capture = Some((Field::Date, depth, end));
-                }
-                ("dc" | "media", "title") if child => {
+            media(it, prefix, local, tag.as_ref());
+            if atom {
+                // Of an Atom entry only its Media RSS: feed-rs reads the rest.
+                if child && (prefix, local) == ("media", "title") {
                     capture = Some((Field::Title, depth, end));
                 }
-                ("itunes", "author") | ("dc", "author") if child => {
-                    capture = Some((Field::Author, depth, end));
+            } else {
+                if depth == *d + 2
+                    && let Some(parent) = stack.get(*d + 1)
+                    && matches!(
+                        parent.rsplit(':').next(),
+                        Some("description" | "title" | "encoded")
+                    )
+                {
+                    x.markup_in_text = true;
                 }
-                (_, "author") if child => author_at = Some(depth),
-                (_, "name") if author_at == Some(depth.wrapping_sub(1)) => {
-                    capture = Some((Field::AuthorName, depth, end));
+                match (prefix, local) {
+                    ("", "guid") if child => {
+                        it.permalink =
+                            attr("isPermaLink").map(|v| !v.trim().eq_ignore_ascii_case("false"));
+                    }
+                    ("", "link") if child && !self_closing => {
+                        capture = Some((Field::Link, depth, end));
+                    }
+                    (p, "link") if child && !p.is_empty() => {
+                        let rel = attr("rel");
+                        if matches!(rel.as_deref(), None | Some("alternate"))
+                            && it.atom_link.is_none()
+                            && let Some(href) = attr("href").filter(|h| !h.trim().is_empty())
+                        {
+                            it.atom_link = Some(href.trim().to_string());
+                        }
+                    }
+                    ("", l) if child && l != "pubDate" && l.eq_ignore_ascii_case("pubdate") => {
+                        capture = Some((Field::Date, depth, end));
+                    }
+                    ("", "enclosure") if child => {
+                        if let Some(url) = attr("url").filter(|u| !u.trim().is_empty()) {
+                            let mime = attr("type")
+                                .map(|t| t.trim().to_string())
+                                .filter(|t| !t.is_empty());
+                            let length = attr("length").and_then(|l| l.trim().parse().ok());
+                            if it.image_enclosure.is_none()
+                                && mime.as_deref().is_some_and(is_image_type)
+                            {
+                                it.image_enclosure = Some(url.trim().to_string());
+                            }
+                            it.enclosures.push((url.trim().to_string(), mime, length));
+                        }
+                    }
+                    ("itunes", "image") if child => {
+                        if it.image.is_none()
+                            && let Some(href) = attr("href").filter(|u| !u.trim().is_empty())
+                        {
+                            it.image = Some(href.trim().to_string());
+                        }
+                    }
+                    ("dcterms", "issued" | "created" | "modified" | "date") if child => {
+                        capture = Some((Field::Date, depth, end));
+                    }
+                    ("dc" | "media", "title") if child => {
+                        capture = Some((Field::Title, depth, end));
+                    }
+                    ("itunes", "author") | ("dc", "author") if child => {
+                        capture = Some((Field::Author, depth, end));
+                    }
+                    (_, "author") if child => author_at = Some(depth),
+                    (_, "name") if author_at == Some(depth.wrapping_sub(1)) => {
+                        capture = Some((Field::AuthorName, depth, end));
+                    }
+                    ("dc", "language") if child => {
+                        capture = Some((Field::ItemLanguage, depth, end))
+                    }
+                    _ => {}
                 }
-                ("dc", "language") if child => capture = Some((Field::ItemLanguage, depth, end)),
-                _ => {}
             }
         } else if (in_channel && depth == 2) || (atom && depth == 1) {
             match (prefix, local) {
@@ -307,6 +357,118 @@ pub(super) fn scan(doc: &str, kind: &FeedType) -> Extras {
         x.items.push(it);
     }
     x
+}
+
+/// Media RSS at any depth of an item or entry (inside `media:group` and
+/// `media:content` too): the first `media:thumbnail`, and the first
+/// `media:content` that is an image (by `medium` or by type).
+fn media(it: &mut Item, prefix: &str, local: &str, tag: Option<&repair::StartTag>) {
+    let url = || {
+        attr(tag, "url")
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+    };
+    match (prefix, local) {
+        (p, "thumbnail") if !p.is_empty() && it.thumbnail.is_none() => it.thumbnail = url(),
+        (p, "content") if !p.is_empty() && it.image_enclosure.is_none() => {
+            let image = attr(tag, "medium").is_some_and(|m| m.trim().eq_ignore_ascii_case("image"))
+                || attr(tag, "type").is_some_and(|t| is_image_type(&t));
+            if image {
+                it.image_enclosure = url();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether a media type is an image's (`image/jpeg`).
+fn is_image_type(mt: &str) -> bool {
+    let mt = mt.trim().as_bytes();
+    mt.len() > 6 && mt[..6].eq_ignore_ascii_case(b"image/")
+}
+
+/// JSON Feed: each item's `image` (feed-rs does not read it), one
+/// [`Item`] per item in order, so that they line up with the entries.
+fn json_images(doc: &str) -> Extras {
+    let mut x = Extras::default();
+    let Ok(serde_json::Value::Object(feed)) = serde_json::from_str::<serde_json::Value>(doc) else {
+        return x;
+    };
+    let Some(serde_json::Value::Array(items)) = feed.get("items") else {
+        return x;
+    };
+    x.items = items
+        .iter()
+        .map(|item| Item {
+            image: item
+                .get("image")
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            ..Item::default()
+        })
+        .collect();
+    x
+}
+
+/// The entry's picture as an absolute http(s) URL, in this order:
+/// `media:thumbnail` (the item's, or inside `media:group`/`media:content`),
+/// `itunes:image` on the item or JSON Feed `image`, then the first image
+/// enclosure (`<enclosure type="image/...">`, `media:content
+/// medium="image"`, an Atom `rel="enclosure"` link or JSON Feed attachment
+/// of an image type). Feed-rs's media objects stand in where the pass over
+/// the text found nothing (Atom, whose entries it does not read).
+pub(super) fn thumbnail(
+    entry: &feed_rs::model::Entry,
+    extra: Option<&Item>,
+    base: Option<&url::Url>,
+) -> Option<String> {
+    let absolute = |href: &str| {
+        super::urls::resolve(href, base)
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .map(String::from)
+    };
+    let own = |pick: fn(&Item) -> Option<&String>| extra.and_then(pick).and_then(|h| absolute(h));
+    let media_thumbnail = || {
+        entry
+            .media
+            .iter()
+            .flat_map(|m| &m.thumbnails)
+            .find_map(|t| absolute(&t.image.uri))
+    };
+    let media_image = || {
+        let content = entry.media.iter().flat_map(|m| &m.content).find_map(|c| {
+            let url = c.url.as_ref()?;
+            let typed = c.content_type.as_ref().map(|t| t.to_string());
+            let image = match typed.as_deref() {
+                Some(t) => is_image_type(t),
+                None => has_image_extension(url.path()),
+            };
+            image.then(|| absolute(url.as_str())).flatten()
+        });
+        content.or_else(|| {
+            entry
+                .links
+                .iter()
+                .filter(|l| l.media_type.as_deref().is_some_and(is_image_type))
+                .filter(|l| l.rel.as_deref() == Some("enclosure") || l.rel.is_none())
+                .find_map(|l| absolute(&l.href))
+        })
+    };
+    own(|x| x.thumbnail.as_ref())
+        .or_else(media_thumbnail)
+        .or_else(|| own(|x| x.image.as_ref()))
+        .or_else(|| own(|x| x.image_enclosure.as_ref()))
+        .or_else(media_image)
+}
+
+/// A path that names an image file, for `media:content` without a type.
+fn has_image_extension(path: &str) -> bool {
+    let ext = path.rsplit_once('.').map_or("", |(_, e)| e);
+    ["jpg", "jpeg", "png", "gif", "webp", "avif"]
+        .iter()
+        .any(|e| ext.eq_ignore_ascii_case(e))
 }
 
 /// The decoded value of attribute `name` of `tag`.
@@ -414,9 +576,68 @@ fn entity(name: &str) -> Option<char> {
     }
 }
 
+/// The language the document declares for the whole feed, found without
+/// parsing it, for what must be known while feed-rs reads it (what "CST"
+/// means in its dates, see [`super::date::Cst`]): the first `<language>`,
+/// `<dc:language>` or `xml:lang` before the first item or entry.
+pub(super) fn declared_language(doc: &str) -> Option<&str> {
+    let head = ["<item", "<entry"]
+        .iter()
+        .filter_map(|t| doc.find(t))
+        .min()
+        .map_or(doc, |end| &doc[..end]);
+    let element = |open: &str| {
+        let at = head.find(open)? + open.len();
+        let len = head[at..].find('<')?;
+        Some((at, head[at..at + len].trim()))
+    };
+    let attribute = || {
+        let at = head.find("xml:lang=")? + "xml:lang=".len();
+        let quote = head[at..]
+            .chars()
+            .next()
+            .filter(|q| matches!(q, '"' | '\''))?;
+        let len = head[at + 1..].find(quote)?;
+        Some((at, head[at + 1..at + 1 + len].trim()))
+    };
+    [element("<language>"), element("<dc:language>"), attribute()]
+        .into_iter()
+        .flatten()
+        .filter(|(_, lang)| !lang.is_empty())
+        .min_by_key(|&(at, _)| at)
+        .map(|(_, lang)| lang)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn declared_language() {
+        let cases = [
+            (
+                "<rss><channel><title>t</title><language>zh-CN</language><item><language>en</language></item></channel></rss>",
+                Some("zh-CN"),
+            ),
+            (
+                "<rss><channel><dc:language> zh-TW </dc:language></channel></rss>",
+                Some("zh-TW"),
+            ),
+            (
+                r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:lang='zh'><entry xml:lang="en"/></feed>"#,
+                Some("zh"),
+            ),
+            // Only what comes before the first entry speaks for the feed.
+            (
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry xml:lang="zh"/></feed>"#,
+                None,
+            ),
+            ("<rss><channel><language></language></channel></rss>", None),
+        ];
+        for (doc, want) in cases {
+            assert_eq!(super::declared_language(doc), want, "{doc}");
+        }
+    }
 
     #[test]
     fn rss2_items() {
@@ -493,6 +714,26 @@ mod tests {
         let x = scan(doc, &FeedType::Atom);
         assert_eq!(x.update_period.as_deref(), Some("daily"));
         assert!(x.items.is_empty());
+    }
+
+    #[test]
+    fn atom_entries_only_for_media_rss() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">
+<title>t</title>
+<entry><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">A <b>b</b></div></title>
+  <author><name>Ann</name></author><media:thumbnail url="/a.jpg"/></entry>
+<entry><media:title>m</media:title><media:group><media:content url="v.mp4" type="video/mp4">
+  <media:thumbnail url="b.jpg"/></media:content></media:group>
+  <media:content url="c" medium="image"/></entry>
+</feed>"#;
+        let x = scan(doc, &FeedType::Atom);
+        assert!(!x.markup_in_text, "XHTML in Atom is no RSS breakage");
+        assert_eq!(x.items.len(), 2);
+        assert_eq!(x.items[0].thumbnail.as_deref(), Some("/a.jpg"));
+        assert!(x.items[0].authors.is_empty(), "feed-rs reads Atom authors");
+        assert_eq!(x.items[1].title.as_deref(), Some("m"));
+        assert_eq!(x.items[1].thumbnail.as_deref(), Some("b.jpg"));
+        assert_eq!(x.items[1].image_enclosure.as_deref(), Some("c"));
     }
 
     #[test]

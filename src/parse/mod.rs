@@ -6,7 +6,7 @@
 //! The steps: [`charset::decode`] makes UTF-8 text; feed-rs parses it (RSS
 //! 0.9x/1.0/2.0, Atom, JSON Feed), after [`repair::compat`] has made the
 //! formats feed-rs does not know (Atom 0.3, odd RSS versions) look like ones
-//! it does; when the strict parse fails, [`repair::repair`] fixes the XML and
+//! it does, and [`cdf`] has rewritten a CDF channel as RSS; when the strict parse fails, [`repair::repair`] fixes the XML and
 //! it is parsed once more, with a [`MALFORMED`] warning. One light pass,
 //! [`extras::scan`], reads what feed-rs skips in RSS (RSS 1.0 `rdf:about`,
 //! `<a10:link>`, `<pubdate>`, every `<enclosure>`, `itunes:author`,
@@ -30,7 +30,8 @@
 //! - `published`: the entry's published date, else its updated date (many
 //!   feeds date entries only with `<updated>`). `updated`: the entry's updated
 //!   date, except that for RSS 2.0 feed-rs copies `pubDate` there, which we
-//!   undo.
+//!   undo. A zone named "CST" is China's when the feed's time zone or
+//!   declared language is Chinese, else US Central ([`date::Cst`]).
 //! - `content_html`, `content_text`: from the content (`content:encoded`,
 //!   Atom `<content>`, JSON Feed `content_html`/`content_text`), else from the
 //!   summary; HTML is sanitized with links made absolute against the content's
@@ -40,8 +41,12 @@
 //!   `<language>`, its `dc:language`, the HTTP `Content-Language`.
 //! - Text fields: UTF-8 that was encoded twice is repaired when that is
 //!   unambiguous ([`charset::repair_double_utf8`]).
+//! - `thumbnail`: `media:thumbnail`, else the item's `itunes:image` or JSON
+//!   Feed `image`, else an image enclosure ([`extras::thumbnail`]); an
+//!   absolute http(s) URL.
 //! - `content_hash`: over the title and the text (content, else summary).
 
+mod cdf;
 pub mod charset;
 pub mod date;
 mod extras;
@@ -148,10 +153,15 @@ fn parse_unguarded(input: &Input) -> Result<Parsed, ParseError> {
 const NO_ID: &str = "\u{1}trawl:no-id";
 
 fn feed_rs(doc: &str, base: Option<&Url>, tz: Tz) -> Result<model::Feed, ParseFeedError> {
+    // What would make feed-rs or quick-xml panic is taken out first.
+    let doc = repair::defuse(doc);
+    // "CST" in a Chinese feed is China's; the language must be known
+    // before feed-rs reads the dates, so it is the one the text declares.
+    let cst = date::Cst::for_feed(tz, extras::declared_language(&doc));
     feed_rs::parser::Builder::new()
         .base_uri(base.map(Url::as_str))
         .sanitize_content(false)
-        .timestamp_parser(move |s| date::parse_date(s, tz))
+        .timestamp_parser(move |s| date::parse_date_in(s, tz, cst))
         .id_generator(|_, _, _| NO_ID.to_string())
         .build()
         .parse(doc.as_bytes())
@@ -210,6 +220,16 @@ fn read<'a>(
             "an HTML page (<{name}>), not RSS, Atom or JSON Feed, and it links no feed"
         )));
     }
+    // Microsoft's Channel Definition Format: read as the RSS it maps to.
+    if let Some(root) = root.as_ref().filter(|r| cdf::is_cdf(r.name))
+        && let Some(rss) =
+            cdf::to_rss(text).or_else(|| cdf::to_rss(&repair::repair(text, false).text))
+    {
+        let (feed, doc) = read_xml(&rss, repair::root_tag(&rss), base, tz, warnings)
+            .map_err(|e| not_a_feed(&format!("CDF <{}>: {e}", root.name)))?;
+        let doc = doc.into_owned();
+        return Ok((feed, Cow::Owned(doc)));
+    }
     read_xml(text, root, base, tz, warnings)
 }
 
@@ -249,6 +269,20 @@ fn read_xml<'a>(
                 && !again.entries.is_empty()
             {
                 warnings.push(malformed("XML", &r));
+                return Ok((again, Cow::Owned(r.text)));
+            }
+            return Ok((feed, doc));
+        }
+        // Atom content that is a base64 document (RFC 4287 §4.1.3.3): the
+        // repair pass decodes it, and the text is read once more.
+        Ok(feed) if repaired.is_none() && repair::has_base64_content(&feed) => {
+            let r = repair::repair(&doc, false);
+            if r.decoded
+                && let Ok(again) = feed_rs(&r.text, base, tz)
+            {
+                if !r.fixes.is_empty() {
+                    warnings.push(malformed("XML", &r));
+                }
                 return Ok((again, Cow::Owned(r.text)));
             }
             return Ok((feed, doc));
@@ -551,9 +585,10 @@ fn article(entry: &model::Entry, extra: Option<&extras::Item>, cx: &Context) -> 
     }
 
     let published = entry.published.or(entry.updated).or_else(|| {
-        extra
-            .and_then(|x| x.date.as_deref())
-            .and_then(|d| date::parse_date(d, cx.tz))
+        extra.and_then(|x| x.date.as_deref()).and_then(|d| {
+            let cst = date::Cst::for_feed(cx.tz, cx.language.as_deref());
+            date::parse_date_in(d, cx.tz, cst)
+        })
     });
     let updated = match cx.kind {
         FeedType::RSS2 if entry.updated == entry.published => None,
@@ -565,24 +600,33 @@ fn article(entry: &model::Entry, extra: Option<&extras::Item>, cx: &Context) -> 
         .content
         .as_ref()
         .and_then(|c| body_of_content(c, &cx.kind));
-    let summary_text = summary
-        .as_ref()
-        .map(|s| fix_text(s.text()))
-        .filter(|s| !s.is_empty());
-    let (content_html, content_text) = match content.as_ref().or(summary.as_ref()) {
+    let body = content.as_ref().or(summary.as_ref());
+    // One HTML parse per body: sanitized, and its text read from the result.
+    let (content_html, body_text) = match body {
         Some(Body::Html(h)) => {
             let base = content_base(entry, link, cx.base);
-            let text = match (&content, &summary_text) {
-                (None, Some(s)) => s.clone(),
-                _ => html::to_text(h),
-            };
-            (Some(html::sanitize(h, base.as_ref())), Some(text))
+            let (html, text) = html::sanitize_with_text(h, base.as_ref());
+            (Some(html), Some(text))
         }
         Some(body @ Body::Text(_)) => (None, Some(body.text())),
         None => (None, None),
     };
+    // A summary that is the body (no content, or the same text twice) is
+    // not read again.
+    let summary_text = summary
+        .as_ref()
+        .map(|s| match (s, body) {
+            (Body::Html(a), Some(Body::Html(b))) | (Body::Text(a), Some(Body::Text(b)))
+                if a == b =>
+            {
+                body_text.clone().unwrap_or_default()
+            }
+            _ => s.text(),
+        })
+        .map(fix_text)
+        .filter(|s| !s.is_empty());
     let content_html = content_html.map(fix_text).filter(|h| !h.trim().is_empty());
-    let content_text = content_text.map(fix_text).filter(|t| !t.is_empty());
+    let content_text = body_text.map(fix_text).filter(|t| !t.is_empty());
 
     let text_for_hash = content_text
         .as_deref()
@@ -611,6 +655,7 @@ fn article(entry: &model::Entry, extra: Option<&extras::Item>, cx: &Context) -> 
             .or_else(|| non_empty(extra.and_then(|x| x.language.as_deref())))
             .or_else(|| cx.language.clone()),
         enclosures: enclosures(entry, extra, &cx.kind, cx.base),
+        thumbnail: extras::thumbnail(entry, extra, cx.base),
         feed: cx.info.clone(),
         content_hash,
     }

@@ -11,7 +11,13 @@
 //! were, so that positions in what it reports stay true to the input.
 //!
 //! [`compat`] covers what is well-formed but that feed-rs does not read:
-//! RSS with an unknown `version`, RSS 0.90's namespace, and Atom 0.3.
+//! RSS with an unknown `version`, RSS 0.90's namespace, RSS whose elements
+//! carry a namespace prefix (`<r:rss>`), and Atom 0.3. Atom text that is
+//! base64 (Atom 0.3 `mode="base64"`, an Atom 1.0 media type that is neither
+//! text nor XML) is decoded by [`repair`]; Atom 0.3 text with markup in it
+//! and no type saying so is read as XHTML.
+
+use std::borrow::Cow;
 
 use html5ever::data::NAMED_ENTITIES;
 use url::Url;
@@ -23,6 +29,8 @@ pub(super) struct Repaired {
     pub fixes: Vec<Fix>,
     /// Byte offset, in the input, of the first fix.
     pub first_problem: Option<usize>,
+    /// Some base64 Atom text was decoded (not a fix: Atom allows it).
+    pub decoded: bool,
 }
 
 /// One kind of breakage.
@@ -84,6 +92,8 @@ pub(super) fn repair(doc: &str, atom03: bool) -> Repaired {
         atom: false,
         atom03,
         text_mode: None,
+        text_type: None,
+        decoded: false,
         fixes: Vec::new(),
         first_problem: None,
     };
@@ -142,6 +152,10 @@ struct Writer<'a> {
     /// `content:encoded`) at this stack depth: markup in it is HTML that
     /// should have been escaped, and is escaped.
     text_mode: Option<usize>,
+    /// The Atom text type to write on the start tag being written, in
+    /// place of its own (see [`Writer::atom_text`]).
+    text_type: Option<&'static str>,
+    decoded: bool,
     fixes: Vec<Fix>,
     first_problem: Option<usize>,
 }
@@ -176,6 +190,7 @@ impl<'a> Writer<'a> {
             text: self.out,
             fixes: self.fixes,
             first_problem: self.first_problem,
+            decoded: self.decoded,
         }
     }
 
@@ -439,10 +454,86 @@ impl<'a> Writer<'a> {
         match parse_start_tag(doc, i) {
             None => self.cut(i),
             Some(tag) => {
+                let (text_type, decoded) = self.atom_text(&tag);
+                self.text_type = text_type;
                 self.start_tag(&tag, i);
-                tag.end
+                self.text_type = None;
+                match decoded {
+                    Some((text, end)) => {
+                        self.decoded = true;
+                        push_escaped(&mut self.out, &text);
+                        // The line breaks of the base64, so that lines stay
+                        // where they were.
+                        let breaks = doc[tag.end..end].matches('\n').count();
+                        self.out.extend(std::iter::repeat_n('\n', breaks));
+                        end
+                    }
+                    None => tag.end,
+                }
             }
         }
+    }
+
+    /// What an Atom text construct (or content) starting with `tag` needs
+    /// that its type does not say: base64 text (Atom 0.3 `mode="base64"`,
+    /// an Atom 1.0 type that is neither text nor XML, RFC 4287 §4.1.3.3)
+    /// decoded when it is UTF-8 text, typed `html` or `text`, with where
+    /// its end tag starts; Atom 0.3 text with elements in it (`mode="xml"`,
+    /// the default, with no type or `text/plain`) typed `xhtml`, so that
+    /// all of its text is read and not only what comes before the first
+    /// element.
+    fn atom_text(&self, tag: &StartTag) -> (Option<&'static str>, Option<(String, usize)>) {
+        let name = local(tag.name);
+        let construct = matches!(
+            name,
+            "title"
+                | "subtitle"
+                | "summary"
+                | "rights"
+                | "tagline"
+                | "copyright"
+                | "info"
+                | "content"
+        );
+        if !(self.atom || self.atom03) || tag.self_closing || !construct {
+            return (None, None);
+        }
+        let ty = tag.attr("type").map(str::trim);
+        let mode = tag.attr("mode").map(str::trim);
+        let base64 = if self.atom03 {
+            mode == Some("base64")
+        } else {
+            ty.is_some_and(is_base64_type) && tag.attr("src").is_none()
+        };
+        let plain = ty.is_none_or(|t| matches!(t, "text/plain" | "text"));
+        let naked = self.atom03 && plain && mode.is_none_or(|m| m == "xml");
+        if !(base64 || naked) {
+            return (None, None);
+        }
+        let doc = self.doc;
+        let Some(end) = doc[tag.end..]
+            .match_indices("</")
+            .map(|(p, _)| tag.end + p)
+            .find(|&p| {
+                doc[p + 2..]
+                    .strip_prefix(tag.name)
+                    .is_some_and(|rest| name_len(rest) == 0)
+            })
+        else {
+            return (None, None);
+        };
+        let body = &doc[tag.end..end];
+        if base64 {
+            let Some(text) = decode_base64(body) else {
+                return (None, None);
+            };
+            let html = ty.is_some_and(|t| t.to_ascii_lowercase().contains("html"));
+            return (Some(if html { "html" } else { "text" }), Some((text, end)));
+        }
+        let elements = body
+            .match_indices('<')
+            .any(|(p, _)| starts_name(&body[p + 1..]));
+        (elements.then_some("xhtml"), None)
     }
 
     fn start_tag(&mut self, tag: &StartTag<'a>, at: usize) {
@@ -519,6 +610,15 @@ impl<'a> Writer<'a> {
             };
             self.out.push(quote as char);
             let value = &doc[from..to];
+            if let Some(ty) = self.text_type.filter(|_| a.name == "type") {
+                if !self.atom03 && local(tag.name) != "content" {
+                    // Atom 1.0 allows no other type on a text construct.
+                    self.fix(Fix::AtomTextType, at);
+                }
+                self.out.push_str(ty);
+                self.out.push(quote as char);
+                continue;
+            }
             match self.replaced_value(tag.name, a.name, value, mode) {
                 Some((v, is_fix)) => {
                     if is_fix {
@@ -529,6 +629,13 @@ impl<'a> Writer<'a> {
                 None => self.escaped(from, to, Some(quote)),
             }
             self.out.push(quote as char);
+        }
+        if let Some(ty) = self.text_type
+            && tag.attr("type").is_none()
+        {
+            self.out.push_str(" type=\"");
+            self.out.push_str(ty);
+            self.out.push('"');
         }
         self.out.push_str(tag.space_before_end);
         if tag.self_closing || void {
@@ -735,6 +842,16 @@ pub(super) fn compat(doc: &str, root: &StartTag) -> Compat {
                 && !matches!(v.raw, "" | RSS10_NS)
             {
                 edits.push((v.from, v.to, ""));
+            }
+            // RSS whose elements carry a prefix (`<r:rss xmlns:r="...">`):
+            // feed-rs knows RSS without a namespace, so the prefix goes.
+            if let Some((prefix, _)) = root.name.split_once(':') {
+                for open in [format!("<{prefix}:"), format!("</{prefix}:")] {
+                    for (at, _) in doc.match_indices(open.as_str()) {
+                        let from = at + open.len() - prefix.len() - 1;
+                        edits.push((from, at + open.len(), ""));
+                    }
+                }
             }
         }
         "RDF" => {
@@ -1053,6 +1170,63 @@ fn markup_len(s: &str) -> Option<usize> {
     None
 }
 
+/// Whether Atom 1.0 text of media type `mt` is base64 (RFC 4287
+/// §4.1.3.3): a media type that is neither text nor XML.
+pub(super) fn is_base64_type(mt: &str) -> bool {
+    let essence = mt
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    is_media_type(&essence)
+        && !essence.starts_with("text/")
+        && !essence.ends_with("+xml")
+        && !essence.ends_with("/xml")
+}
+
+/// Whether feed-rs read an entry's content as base64 it left encoded
+/// (Atom 1.0 accepts any media type there; see [`is_base64_type`]).
+pub(super) fn has_base64_content(feed: &feed_rs::model::Feed) -> bool {
+    feed.entries.iter().any(|e| {
+        e.content.as_ref().is_some_and(|c| {
+            c.body.as_deref().is_some_and(|b| !b.trim().is_empty())
+                && is_base64_type(c.content_type.as_ref())
+        })
+    })
+}
+
+/// Base64 (blanks ignored, padding optional) decoded, when what it encodes
+/// is UTF-8 text: no control characters but blanks.
+fn decode_base64(body: &str) -> Option<String> {
+    use base64::Engine as _;
+    let compact: Vec<u8> = body.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if compact.is_empty() {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT
+        .decode(compact)
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let binary = text.contains(|c: char| c.is_control() && !c.is_whitespace());
+    (!binary).then_some(text)
+}
+
+/// `text` written as XML character data; its line breaks as references, so
+/// that the lines of the output stay those of the input.
+fn push_escaped(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            c => out.push(c),
+        }
+    }
+}
+
 /// Whether `s` reads as a media type (`text/html`, `application/atom+xml`).
 fn is_media_type(s: &str) -> bool {
     let s = s.trim();
@@ -1271,6 +1445,385 @@ pub(super) fn json_feed(text: &str) -> Option<String> {
     serde_json::to_string(&feed).ok()
 }
 
+// ---------------------------------------------------------------------------
+// Inputs that make feed-rs or quick-xml panic
+
+/// `doc` with what makes feed-rs 3.0 or quick-xml 0.42 panic taken out, so
+/// that such a document is read rather than lost (fuzzing found both; see
+/// fuzz/README.md). Every text handed to feed-rs goes through it; it borrows
+/// when there is nothing to do, which is nearly always.
+///
+/// - An XML declaration anywhere but at the start (pasted feeds) makes
+///   quick-xml switch encodings mid-stream and panic. The text is UTF-8
+///   already, so a declaration means nothing more: a late one is removed
+///   (its line breaks kept, so that line numbers in errors stay true), and
+///   the first one's `encoding`, should it name another, says `UTF-8`.
+///   Comments and CDATA sections are left alone: a declaration there is text.
+/// - An e-mail address in an RSS `author`, `managingEditor`, `webMaster` or
+///   `dc:creator` (and `itunes:author`/`itunes:name`) right next to a
+///   character of several bytes (`“dave@userland.com”`, also written as a
+///   character reference) makes feed-rs slice inside that character. A
+///   curly quote there becomes `"`; any other such neighbour is set apart
+///   by a space.
+pub(super) fn defuse(doc: &str) -> Cow<'_, str> {
+    // JSON Feed: `<?xml` in a string is text; authors' names are read by
+    // the same regex.
+    if doc
+        .trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
+        .starts_with('{')
+    {
+        return match defuse_addresses(doc, true) {
+            Some(fixed) => Cow::Owned(fixed),
+            None => Cow::Borrowed(doc),
+        };
+    }
+    let doc = defuse_declarations(doc);
+    match defuse_addresses(&doc, false) {
+        Some(fixed) => Cow::Owned(fixed),
+        None => doc,
+    }
+}
+
+/// Where the leading XML declaration starts and ends, if the document
+/// (after a BOM and blank space) starts with one.
+fn leading_declaration(doc: &str) -> Option<(usize, usize)> {
+    let start = doc.len()
+        - doc
+            .trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
+            .len();
+    is_declaration(&doc[start..]).then_some(())?;
+    let end = doc[start..].find("?>")? + start + 2;
+    Some((start, end))
+}
+
+/// True when `s` starts with `<?xml` as a declaration (not `<?xml-stylesheet`).
+fn is_declaration(s: &str) -> bool {
+    s.starts_with("<?xml")
+        && s.as_bytes()
+            .get(5)
+            .is_some_and(|&c| c == b'?' || c.is_ascii_whitespace())
+}
+
+fn defuse_declarations(doc: &str) -> Cow<'_, str> {
+    let lead = leading_declaration(doc);
+    let mut out = String::new();
+    let mut copied = 0;
+    // The first declaration's encoding (charset::decode rewrites it already
+    // for the usual case; this covers text repair moved it to the front of).
+    if let Some((start, end)) = lead {
+        let decl = &doc[start..end];
+        if let Some(at) = decl.find("encoding") {
+            let rest = &decl[at + "encoding".len()..];
+            let eq = rest.len() - rest.trim_start().len();
+            if let Some(value) = rest[eq..].strip_prefix('=') {
+                let value = value.trim_start();
+                let vstart = end - value.len();
+                if let Some(q @ ('"' | '\'')) = value.chars().next()
+                    && let Some(len) = value[1..].find(q)
+                    && !value[1..1 + len].eq_ignore_ascii_case("utf-8")
+                {
+                    out.push_str(&doc[..vstart + 1]);
+                    out.push_str("UTF-8");
+                    copied = vstart + 1 + len;
+                }
+            }
+        }
+    }
+    let after_lead = lead.map_or(0, |(_, end)| end);
+    if doc[after_lead..].contains("<?xml") {
+        let mut i = after_lead;
+        while let Some(p) = doc[i..].find('<').map(|p| p + i) {
+            let s = &doc[p..];
+            let skip_to = if s.starts_with("<!--") {
+                s.find("-->").map(|e| p + e + 3)
+            } else if s.starts_with("<![CDATA[") {
+                s.find("]]>").map(|e| p + e + 3)
+            } else if is_declaration(s) {
+                let Some(e) = s.find("?>") else { break };
+                out.push_str(&doc[copied..p]);
+                out.extend(s[..e].chars().filter(|&c| c == '\n'));
+                copied = p + e + 2;
+                Some(copied)
+            } else {
+                Some(p + 1)
+            };
+            match skip_to {
+                Some(next) => i = next,
+                None => break,
+            }
+        }
+    }
+    if copied == 0 {
+        return Cow::Borrowed(doc);
+    }
+    out.push_str(&doc[copied..]);
+    Cow::Owned(out)
+}
+
+/// The elements whose text feed-rs splits into a name and an address.
+fn is_contact_element(name: &str) -> bool {
+    matches!(
+        local(name),
+        "author" | "managingEditor" | "webMaster" | "creator"
+    ) || name == "itunes:name"
+}
+
+/// Quotation marks that are set around an address as `"` would be.
+fn is_quote(c: char) -> bool {
+    matches!(
+        c,
+        '\u{201c}'
+            | '\u{201d}'
+            | '\u{201e}'
+            | '\u{201f}'
+            | '\u{2018}'
+            | '\u{2019}'
+            | '\u{00ab}'
+            | '\u{00bb}'
+            | '\u{2039}'
+            | '\u{203a}'
+            | '\u{ff02}'
+            | '\u{300c}'
+            | '\u{300d}'
+    )
+}
+
+/// What a neighbour of an address stands for: one character, written as
+/// itself or as a reference, and where it is in the text.
+struct Neighbour {
+    start: usize,
+    end: usize,
+    /// `None` for a named entity (XML's five aside) not known here.
+    char: Option<char>,
+}
+
+impl Neighbour {
+    /// True when feed-rs would slice inside it.
+    fn is_wide(&self) -> bool {
+        self.char.is_none_or(|c| !c.is_ascii())
+    }
+}
+
+/// The character before byte `at`, or the reference (JSON: the `\u`
+/// escape) that ends there.
+fn neighbour_before(doc: &str, at: usize, json: bool) -> Option<Neighbour> {
+    let c = doc[..at].chars().next_back()?;
+    if json {
+        let escape = at
+            .checked_sub(6)
+            .filter(|&s| doc.is_char_boundary(s))
+            .and_then(|s| Some((s, json_escape(&doc[s..at])?)));
+        return Some(match escape {
+            Some((s, ch)) => Neighbour {
+                start: s,
+                end: at,
+                char: Some(ch),
+            },
+            None => Neighbour {
+                start: at - c.len_utf8(),
+                end: at,
+                char: Some(c),
+            },
+        });
+    }
+    if c == ';'
+        && let Some(amp) = doc[..at - 1].rfind('&').filter(|&a| at - 1 - a <= 10)
+        && let Some(r) = reference(&doc[amp..at])
+    {
+        return Some(Neighbour {
+            start: amp,
+            end: at,
+            char: r,
+        });
+    }
+    Some(Neighbour {
+        start: at - c.len_utf8(),
+        end: at,
+        char: Some(c),
+    })
+}
+
+/// The character at byte `at`, or the reference (JSON: the `\u` escape)
+/// that starts there.
+fn neighbour_after(doc: &str, at: usize, json: bool) -> Option<Neighbour> {
+    let c = doc[at..].chars().next()?;
+    if json && let Some(ch) = doc.get(at..at + 6).and_then(json_escape) {
+        return Some(Neighbour {
+            start: at,
+            end: at + 6,
+            char: Some(ch),
+        });
+    }
+    if c == '&'
+        && let Some(semi) = doc[at..].find(';').filter(|&s| s <= 10)
+        && let Some(r) = reference(&doc[at..at + semi + 1])
+    {
+        return Some(Neighbour {
+            start: at,
+            end: at + semi + 1,
+            char: r,
+        });
+    }
+    Some(Neighbour {
+        start: at,
+        end: at + c.len_utf8(),
+        char: Some(c),
+    })
+}
+
+/// Reads a JSON `\uXXXX` escape (a surrogate stands for a wide character).
+fn json_escape(s: &str) -> Option<char> {
+    let hex = s.strip_prefix("\\u")?;
+    let code = u32::from_str_radix(hex, 16).ok()?;
+    Some(char::from_u32(code).unwrap_or('\u{fffd}'))
+}
+
+/// True when byte `at` is inside a JSON string that is the value of a
+/// `"name"` key.
+fn in_json_name(doc: &str, at: usize) -> bool {
+    let b = doc.as_bytes();
+    let window = at.saturating_sub(4096);
+    // The string's opening quote: the last `"` not escaped.
+    let mut k = at;
+    let open = loop {
+        let Some(q) = b[window..k].iter().rposition(|&c| c == b'"') else {
+            return false;
+        };
+        let q = q + window;
+        let slashes = b[..q].iter().rev().take_while(|&&c| c == b'\\').count();
+        if slashes % 2 == 0 {
+            break q;
+        }
+        k = q;
+    };
+    let key = doc[..open].trim_end();
+    let Some(key) = key.strip_suffix(':') else {
+        return false;
+    };
+    key.trim_end().ends_with("\"name\"")
+}
+
+/// Reads `&…;`: `Some(Some(c))` for a character reference or one of XML's
+/// entities, `Some(None)` for another named entity, `None` for no reference.
+fn reference(r: &str) -> Option<Option<char>> {
+    let body = r.strip_prefix('&')?.strip_suffix(';')?;
+    if let Some(num) = body.strip_prefix('#') {
+        let code = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => num.parse().ok()?,
+        };
+        return Some(Some(char::from_u32(code).unwrap_or('\u{fffd}')));
+    }
+    if body.is_empty() || !body.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    Some(match body {
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "amp" => Some('&'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ => NAMED_ENTITIES
+            .get(&r[1..])
+            .and_then(|&(a, _)| char::from_u32(a)),
+    })
+}
+
+/// The start tag of the element whose text holds byte `at` (looking past a
+/// CDATA section), if that text runs unbroken from the tag to `at`.
+fn enclosing_element(doc: &str, at: usize) -> Option<&str> {
+    let window = at.saturating_sub(4096);
+    let mut end = at;
+    loop {
+        let lt = doc.as_bytes()[window..end]
+            .iter()
+            .rposition(|&c| c == b'<')?
+            + window;
+        let s = &doc[lt..];
+        if s.starts_with("<![CDATA[") {
+            end = lt;
+            continue;
+        }
+        if !starts_name(&s[1..]) {
+            return None;
+        }
+        let tag = parse_start_tag(doc, lt)?;
+        return Some(tag.name);
+    }
+}
+
+fn defuse_addresses(doc: &str, json: bool) -> Option<String> {
+    if !doc.contains('@') {
+        return None;
+    }
+    let local_char = |c: u8| c.is_ascii_alphanumeric() || b"._%+-:".contains(&c);
+    let domain_char = |c: u8| c.is_ascii_alphanumeric() || b".-".contains(&c);
+    let b = doc.as_bytes();
+    // Replacements in order: (start, end, with).
+    let mut edits: Vec<(usize, usize, &str)> = Vec::new();
+    for (at, _) in doc.match_indices('@') {
+        let start = b[..at]
+            .iter()
+            .rposition(|&c| !local_char(c))
+            .map_or(0, |p| p + 1);
+        let end = b[at + 1..]
+            .iter()
+            .position(|&c| !domain_char(c))
+            .map_or(b.len(), |p| p + at + 1);
+        // JSON: a `\uXXXX` escape's digits are no part of the address.
+        let start = match json {
+            true => {
+                let lo = start.saturating_sub(2);
+                b[lo..at]
+                    .windows(2)
+                    .rposition(|w| w == b"\\u")
+                    .map_or(start, |k| (lo + k + 6).min(at))
+            }
+            false => start,
+        };
+        if start == at || end == at + 1 {
+            continue;
+        }
+        let before = neighbour_before(doc, start, json).filter(Neighbour::is_wide);
+        let after = neighbour_after(doc, end, json).filter(Neighbour::is_wide);
+        if before.is_none() && after.is_none() {
+            continue;
+        }
+        let contact = if json {
+            in_json_name(doc, start)
+        } else {
+            enclosing_element(doc, start).is_some_and(is_contact_element)
+        };
+        if !contact {
+            continue;
+        }
+        for n in [before, after].into_iter().flatten() {
+            if edits.last().is_some_and(|&(_, e, _)| e > n.start) {
+                continue;
+            }
+            if n.char.is_some_and(is_quote) {
+                edits.push((n.start, n.end, if json { "\\\"" } else { "\"" }));
+            } else if n.end <= start {
+                edits.push((n.end, n.end, " "));
+            } else {
+                edits.push((n.start, n.start, " "));
+            }
+        }
+    }
+    if edits.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(doc.len() + edits.len());
+    let mut copied = 0;
+    for (start, end, with) in edits {
+        out.push_str(&doc[copied..start]);
+        out.push_str(with);
+        copied = end;
+    }
+    out.push_str(&doc[copied..]);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1437,5 +1990,122 @@ mod tests {
         assert_eq!(line_col("ab\ncdé\nf", 0), (1, 1));
         assert_eq!(line_col("ab\ncdé\nf", 4), (2, 2));
         assert_eq!(line_col("ab\ncdé\nf", 8), (3, 1));
+    }
+
+    #[test]
+    fn defuse_takes_out_what_makes_feed_rs_panic() {
+        let check = |input: &str, want: &str| assert_eq!(defuse(input), want, "{input:?}");
+        // Nothing to do: borrowed, as is.
+        for same in [
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss/>",
+            "\u{feff}\n <?xml version='1.0'?><rss><?xml-stylesheet href=\"a\"?></rss>",
+            "<rss><!-- <?xml version=\"1.0\"?> --><![CDATA[<?xml version=\"1.0\"?>]]></rss>",
+            "<rss><author>Dave (dave@userland.com)</author><p>“dave@userland.com”</p></rss>",
+            "<rss><author>&lt;dave@userland.com&gt;</author></rss>",
+            "{\"title\": \"<?xml version='1.0'?> “dave@userland.com”\"}",
+        ] {
+            assert!(matches!(defuse(same), Cow::Borrowed(_)), "{same:?}");
+        }
+        // A late declaration goes, its line breaks stay.
+        check(
+            "<rss><item>a<?xml version=\"1.0\"\n encoding=\"euc-kr\"?>b</item></rss>",
+            "<rss><item>a\nb</item></rss>",
+        );
+        check(
+            "junk<?xml version=\"1.0\" encoding=\"euc-kr\"?><rss/>",
+            "junk<rss/>",
+        );
+        // The first one says UTF-8.
+        check(
+            " <?xml version=\"1.0\" encoding='euc-kr'?><rss/><?xml version=\"1.0\"?>",
+            " <?xml version=\"1.0\" encoding='UTF-8'?><rss/>",
+        );
+        // Addresses beside wide characters, in the elements feed-rs splits.
+        check(
+            "<author>“dave@userland.com”</author>",
+            "<author>\"dave@userland.com\"</author>",
+        );
+        check(
+            "<dc:creator>Dave &#8220;dave@userland.com&rdquo;</dc:creator>",
+            "<dc:creator>Dave \"dave@userland.com\"</dc:creator>",
+        );
+        check(
+            "<managingEditor>编辑dave@userland.com编辑</managingEditor>",
+            "<managingEditor>编辑 dave@userland.com 编辑</managingEditor>",
+        );
+        check(
+            "<webMaster><![CDATA[a“b@c.org”é@x.io]]></webMaster>",
+            "<webMaster><![CDATA[a\"b@c.org\"é@x.io]]></webMaster>",
+        );
+        check(
+            "{\"authors\": [{\"name\": \"\\u201cdave@userland.com”\"}]}",
+            "{\"authors\": [{\"name\": \"\\\"dave@userland.com\\\"\"}]}",
+        );
+    }
+
+    #[test]
+    fn defuse_never_panics() {
+        // Every cut of a text dense with what defuse looks at.
+        let text = "<author>é“a@b.cd”&#8220;x@y.zz&ldquo;é@\\u201cq@r.st\\u0022 \
+            <![CDATA[ü@ü.üü“m@n.op]]><?xml version='1.0' encoding='x'?><!--";
+        for (i, _) in text.char_indices() {
+            for (j, _) in text[i..].char_indices() {
+                let s = &text[i..i + j];
+                let _ = defuse(s);
+                let _ = defuse(&format!("{{\"name\": \"{s}"));
+            }
+        }
+    }
+
+    /// The inputs fuzzing found (tests/properties.rs keeps them too) are
+    /// read, with their entries, and no panic is left to catch.
+    #[test]
+    fn the_fuzz_crashes_are_read_without_a_panic() {
+        let parse = |doc: &str| {
+            crate::parse::parse_unguarded(&crate::parse::Input {
+                bytes: doc.as_bytes(),
+                url: None,
+                content_type: None,
+                content_language: None,
+                timezone: chrono_tz::UTC,
+                now: chrono::DateTime::UNIX_EPOCH,
+            })
+            .unwrap_or_else(|e| panic!("{e}: {doc}"))
+        };
+        for doc in [
+            "<rss version=\"2.0\"><channel><title>t</title><item><title>a</title>\
+             <?xml version=\"1.0\" encoding=\"euc-kr\"?></item></channel></rss>",
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><feed xmlns=\"http://www.w3.org/2005/Atom\">\
+             <title>t</title><entry><title>a</title><content>x<?xml version=\"1.0\" \
+             encoding=\"euc-kr\"?></content></entry></feed>",
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><item>\
+             <title>a</title></item></channel></rss>\n<?xml version=\"1.0\" encoding=\"gbk\"?>\
+             <rss version=\"2.0\"><channel><title>u</title></channel></rss>",
+        ] {
+            let p = parse(doc);
+            assert_eq!(p.articles.len(), 1, "{doc}");
+            assert_eq!(p.articles[0].title, "a");
+        }
+        for (author, want) in [
+            ("“dave@userland.com”", vec![]),
+            ("Dave “dave@userland.com", vec!["Dave"]),
+            ("dave@userland.com”", vec![]),
+            ("&#8220;dave@userland.com&#8221; (Dave)", vec!["Dave"]),
+            ("&ldquo;dave@userland.com&rdquo;", vec![]),
+            ("編集部dave@userland.com", vec!["編集部"]),
+        ] {
+            let doc = format!(
+                "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel>\
+                 <title>t</title><managingEditor>{author}</managingEditor><item><title>a</title>\
+                 <author>{author}</author><dc:creator>{author}</dc:creator></item></channel></rss>"
+            );
+            let p = parse(&doc);
+            assert_eq!(p.articles.len(), 1, "{doc}");
+            assert_eq!(p.articles[0].authors, want, "{author}");
+        }
+        let json = "{\"version\": \"https://jsonfeed.org/version/1.1\", \"title\": \"t\", \"items\": \
+            [{\"id\": \"1\", \"title\": \"a\", \"content_text\": \"x\", \
+            \"authors\": [{\"name\": \"Dave “dave@userland.com”\"}]}]}";
+        assert_eq!(parse(json).articles[0].authors, vec!["Dave"]);
     }
 }

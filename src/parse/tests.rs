@@ -1083,3 +1083,328 @@ fn fallbacks_for_missing_title_date_and_link() {
     let a = article(&atom("<id>https://example.com/e/1</id><title>t</title>"));
     assert_eq!(a.url.as_deref(), Some("https://example.com/e/1"));
 }
+
+/// Atom titles per RFC 4287 §3.1: `xhtml` is markup (its text is the
+/// title), `html` is escaped markup (decoded once more, then its text),
+/// `text` is text (what looks like markup stays). Atom 0.3 `mode` too.
+#[test]
+fn atom_title_types() {
+    let xhtml = r#"xmlns="http://www.w3.org/1999/xhtml""#;
+    let cases = [
+        (
+            format!(r#"<title type="xhtml"><div {xhtml}>A <b>bold</b> title</div></title>"#),
+            "A bold title",
+        ),
+        // A prefixed XHTML namespace, an entity, a line break.
+        (
+            r#"<title type="xhtml"><h:div xmlns:h="http://www.w3.org/1999/xhtml">A <h:b>bold</h:b> &amp;<h:br/>title</h:div></title>"#
+                .to_string(),
+            "A bold & title",
+        ),
+        // Escaped markup in XHTML is text.
+        (
+            format!(r#"<title type="xhtml"><div {xhtml}>x &lt;b&gt; y</div></title>"#),
+            "x <b> y",
+        ),
+        (
+            r#"<title type="html">A &lt;b&gt;bold&lt;/b&gt; title</title>"#.to_string(),
+            "A bold title",
+        ),
+        (
+            r#"<title type="html"><![CDATA[A <b>bold</b> &amp; title]]></title>"#.to_string(),
+            "A bold & title",
+        ),
+        (
+            r#"<title type="text">A &lt;b&gt;bold&lt;/b&gt; title</title>"#.to_string(),
+            "A <b>bold</b> title",
+        ),
+        (
+            r#"<title type="text"><![CDATA[A <b>bold</b> title]]></title>"#.to_string(),
+            "A <b>bold</b> title",
+        ),
+        // No type is text.
+        (
+            "<title>A &amp;lt;b&amp;gt; title</title>".to_string(),
+            "A &lt;b&gt; title",
+        ),
+    ];
+    for (title, want) in cases {
+        let doc = atom(&format!("<id>1</id>{title}"));
+        assert_eq!(article(&doc).title, want, "{doc}");
+    }
+
+    // The feed's own title follows the same rules.
+    let doc = format!(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><id>f</id>
+<title type="xhtml"><div {xhtml}>The <i>Feed</i></div></title>
+<entry><id>1</id><title>t</title></entry></feed>"#
+    );
+    assert_eq!(feed(&doc).feed.title.as_deref(), Some("The Feed"));
+
+    // Atom 0.3: `mode="escaped"` is escaped markup, `mode="xml"` is markup.
+    let doc = r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>F</title>
+<entry><id>1</id><title mode="escaped" type="text/html">A &lt;b&gt;bold&lt;/b&gt; title</title></entry>
+<entry><id>2</id><title mode="xml" type="application/xhtml+xml"><div xmlns="http://www.w3.org/1999/xhtml">A <b>bold</b> title</div></title></entry>
+<entry><id>3</id><title type="text/plain">A &lt;b&gt; title</title></entry>
+</feed>"#;
+    let titles: Vec<String> = feed(doc).articles.into_iter().map(|a| a.title).collect();
+    assert_eq!(titles, ["A bold title", "A bold title", "A <b> title"]);
+}
+
+/// A date that is not one is no date: `2004-10-067` might mean the 6th or
+/// the 7th (feedparser takes the 6th and drops the 7), so trawl does not
+/// guess, and the entry is dated by when it was first seen.
+#[test]
+fn malformed_dates_are_not_guessed() {
+    for date in [
+        "2004-10-067T00:00:00+02:00",
+        "2024-13-01",
+        "2024-02-30 10:00",
+    ] {
+        let a = article(&rss(&format!("<title>t</title><pubDate>{date}</pubDate>")));
+        assert_eq!(a.published, None, "{date}");
+    }
+}
+
+/// An Atom id is a name (RFC 4287 §4.2.6), not an address: one that is not
+/// an absolute http(s) URL does not become the entry's link (feedparser
+/// resolves `right` or `/relative/link` against the feed URL and links to
+/// that). An absolute http(s) id is taken as the link, as feedparser does.
+#[test]
+fn atom_ids_that_are_not_urls_are_no_links() {
+    for id in ["right", "/relative/link", "urn:uuid:3241ace2-ca21"] {
+        let a = article(&atom(&format!("<id>{id}</id><title>t</title>")));
+        assert_eq!((a.guid.as_str(), a.url.as_deref()), (id, None));
+    }
+    let a = article(&atom("<id>https://example.com/e/1</id><title>t</title>"));
+    assert_eq!(a.url.as_deref(), Some("https://example.com/e/1"));
+}
+
+/// Shift_JIS and EUC-JP are read as the WHATWG Encoding Standard says, as
+/// browsers read them: 0x8160 is U+FF5E (～), where Python's codec gives
+/// U+301C (〜), and the NEC row 13 characters of Windows (Ⅲ at 0x8756) are
+/// read rather than lost.
+#[test]
+fn japanese_read_as_browsers_read_it() {
+    let doc = rss("<title>なぁ\u{ff5e} KATO\u{2162}</title>").replace(
+        "<?xml version=\"1.0\"?>",
+        "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?>",
+    );
+    let (bytes, _, bad) = encoding_rs::SHIFT_JIS.encode(&doc);
+    assert!(!bad);
+    assert!(
+        bytes.windows(2).any(|w| w == [0x81, 0x60]),
+        "the wave dash's bytes"
+    );
+    assert!(bytes.windows(2).any(|w| w == [0x87, 0x56]), "Ⅲ's bytes");
+    let a = &feed_bytes(&bytes).articles[0];
+    assert_eq!(a.title, "なぁ\u{ff5e} KATO\u{2162}");
+}
+
+fn feed_bytes(bytes: &[u8]) -> Parsed {
+    run(bytes, None, chrono_tz::UTC).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A bare `<channel>` root is CDF's; RSS 2.0 that lost its `<rss>` has one
+/// too, and is read as RSS (link, date, guid and description kept).
+#[test]
+fn rss_without_its_rss_element() {
+    let doc = "<channel><title>x</title><link>https://example.com/</link>\
+               <item><title>a</title><link>/1</link><guid>g1</guid>\
+               <pubDate>Wed, 17 Apr 2024 10:00:00 GMT</pubDate>\
+               <description>&lt;p&gt;d&lt;/p&gt;</description></item></channel>";
+    let a = article(doc);
+    assert_eq!(a.url.as_deref(), Some("https://example.com/1"));
+    assert_eq!(a.guid, "g1");
+    assert_eq!(
+        a.published.map(|t| format_time(&t)).as_deref(),
+        Some("2024-04-17T10:00:00Z")
+    );
+    assert_eq!(a.content_text.as_deref(), Some("d"));
+}
+
+/// "CST" is US Central Standard Time by RFC 822, but Chinese outlets mean
+/// China Standard Time (+08:00): it is read so when the feed's configured
+/// zone is China's, Taiwan's or Hong Kong's, or the feed says it is in
+/// Chinese (`<language>`, `dc:language`, `xml:lang`); else as RFC 822 says.
+#[test]
+fn cst_in_chinese_feeds_is_china_standard_time() {
+    let rss_in = |language: &str| {
+        format!(
+            r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>新闻</title>{language}
+<item><title>t</title><link>https://example.com/1</link><pubDate>Wed, 17 Apr 2024 10:03:49 CST</pubDate></item>
+</channel></rss>"#
+        )
+    };
+    let atom_in = |lang: &str| {
+        format!(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{lang}"><title>F</title><id>f</id>
+<entry><id>1</id><title>t</title><updated>Wed, 17 Apr 2024 10:03:49 CST</updated></entry></feed>"#
+        )
+    };
+    let china = Some("2024-04-17T02:03:49Z");
+    let us = Some("2024-04-17T16:03:49Z");
+    let shanghai: Tz = "Asia/Shanghai".parse().unwrap();
+    let hong_kong: Tz = "Asia/Hong_Kong".parse().unwrap();
+    let chicago: Tz = "America/Chicago".parse().unwrap();
+    let cases = [
+        (rss_in(""), shanghai, china),
+        (rss_in(""), hong_kong, china),
+        (rss_in("<language>zh-cn</language>"), chrono_tz::UTC, china),
+        (
+            rss_in("<dc:language>zh-TW</dc:language>"),
+            chrono_tz::UTC,
+            china,
+        ),
+        (atom_in("zh-Hans"), chrono_tz::UTC, china),
+        (rss_in(""), chrono_tz::UTC, us),
+        (rss_in(""), chicago, us),
+        (rss_in("<language>en-us</language>"), chrono_tz::UTC, us),
+        (atom_in("en"), chrono_tz::UTC, us),
+    ];
+    for (doc, tz, want) in cases {
+        let a = run(doc.as_bytes(), None, tz).unwrap().articles.remove(0);
+        assert_eq!(
+            a.published.as_ref().map(format_time).as_deref(),
+            want,
+            "in {tz}: {doc}"
+        );
+    }
+    // A `<pubdate>` feed-rs does not read (found by the pass over the text)
+    // follows the same rule.
+    let doc = rss_in("<language>zh-cn</language>").replace("pubDate", "pubdate");
+    assert_eq!(
+        article(&doc).published.as_ref().map(format_time).as_deref(),
+        china
+    );
+}
+
+/// An Atom 0.3 document with `entries` in it.
+fn atom03(entries: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?>
+<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>Coast news</title>
+{entries}
+</feed>"#
+    )
+}
+
+/// Base64 Atom text is decoded: Atom 0.3 `mode="base64"` (its `type` says
+/// what the decoded text is), and in Atom 1.0 any media type that is
+/// neither text nor XML (RFC 4287 §4.1.3.3), in a title (not valid Atom
+/// 1.0, so also a malformed warning) or in content. What is not base64 of
+/// UTF-8 text (an image, junk) is left as it was.
+#[test]
+fn base64_atom_text_is_decoded() {
+    let doc = atom03(
+        r#"<entry><id>1</id><title mode="base64">U3Rvcm0gd2FybmluZyBmb3IgPGI+RnVqaWFuPC9iPiAmIFpoZWppYW5n</title></entry>
+<entry><id>2</id><title type="text/html" mode="base64">
+  U3Rvcm0gd2FybmluZyBmb3IgPGI+RnVqaWFuPC9i
+  PiAmIFpoZWppYW5n
+</title>
+<content type="text/html" mode="base64">PHA+RmVycnkgc2VydmljZSAmbHQ7c3VzcGVuZGVkJmd0OyB1bnRpbCBGcmlkYXk8L3A+</content></entry>
+<entry><id>3</id><title mode="base64">not base64!!</title></entry>"#,
+    );
+    let p = feed(&doc);
+    assert!(!p.malformed(), "{:?}", p.warnings);
+    let titles: Vec<&str> = p.articles.iter().map(|a| a.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Storm warning for <b>Fujian</b> & Zhejiang",
+            "Storm warning for Fujian & Zhejiang",
+            "not base64!!",
+        ]
+    );
+    let ferry = &p.articles[1];
+    assert_eq!(
+        ferry.content_html.as_deref(),
+        Some("<p>Ferry service &lt;suspended&gt; until Friday</p>")
+    );
+    assert_eq!(
+        ferry.content_text.as_deref(),
+        Some("Ferry service <suspended> until Friday")
+    );
+
+    // Atom 1.0: a title typed application/octet-stream, padding left out.
+    let p = feed(&atom(
+        "<id>1</id><title type=\"application/octet-stream\">\n  UGxhaW4gbGluZSBvbmUKbGluZSB0d28g4oCUIGNhZsOp\n</title>",
+    ));
+    assert_eq!(p.articles[0].title, "Plain line one line two — café");
+    assert!(p.malformed(), "a title must be text, html or xhtml");
+
+    // Atom 1.0 content: well-formed, read once more after decoding.
+    let p = feed(&atom(
+        r#"<id>1</id><title>t</title><content type="application/octet-stream">U3Rvcm0gd2FybmluZyBmb3IgPGI+RnVqaWFuPC9iPiAmIFpoZWppYW5n</content>"#,
+    ));
+    assert!(!p.malformed(), "{:?}", p.warnings);
+    assert_eq!(
+        p.articles[0].content_text.as_deref(),
+        Some("Storm warning for <b>Fujian</b> & Zhejiang")
+    );
+    // An image is no text: still no content.
+    let a = article(&atom(
+        r#"<id>1</id><title>t</title><content type="image/png">iVBORwAAAA0BAg==</content>"#,
+    ));
+    assert_eq!((a.content_text, a.content_html), (None, None));
+}
+
+/// Atom 0.3 text is `mode="xml"` unless it says otherwise: elements in a
+/// title with no type (or `text/plain`) are markup the feed did not
+/// declare, and the whole text is kept (feed-rs would read only what comes
+/// before the first element).
+#[test]
+fn atom03_titles_with_naked_markup_keep_all_their_text() {
+    let doc = atom03(
+        r#"<entry><id>1</id><title>Ferries <em>suspended</em> along the coast</title></entry>
+<entry><id>2</id><title mode="xml" type="text/plain">Typhoon <b>Doksuri</b>: <i>live</i></title></entry>
+<entry><id>3</id><title mode="escaped" type="text/html">Port &lt;b&gt;closed&lt;/b&gt;</title></entry>"#,
+    );
+    let p = feed(&doc);
+    assert!(!p.malformed(), "{:?}", p.warnings);
+    let titles: Vec<&str> = p.articles.iter().map(|a| a.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Ferries suspended along the coast",
+            "Typhoon Doksuri: live",
+            "Port closed",
+        ]
+    );
+    // The feed's own title too.
+    let doc = doc.replace(
+        "<title>Coast news</title>",
+        "<title>Coast <b>news</b> daily</title>",
+    );
+    assert_eq!(feed(&doc).feed.title.as_deref(), Some("Coast news daily"));
+}
+
+/// RSS 2.0 whose elements all carry a namespace prefix (Userland's RSS 2.0
+/// namespace, `<u:rss xmlns:u="...">`) is read as the RSS it is; elements
+/// of other namespaces keep theirs.
+#[test]
+fn rss_with_a_prefixed_root() {
+    let doc = r#"<?xml version="1.0"?>
+<u:rss version="2.0" xmlns:u="http://backend.userland.com/rss2" xmlns:dc="http://purl.org/dc/elements/1.1/"
+  xmlns:x="http://example.com/ns/extra">
+<u:channel><u:title>Harbour</u:title><u:link>https://example.com/</u:link>
+<u:item><u:title>Harbour reopens</u:title><u:link>https://example.com/h/1</u:link>
+  <u:guid isPermaLink="false">h-1</u:guid><u:pubDate>Wed, 17 Apr 2024 10:03:49 GMT</u:pubDate>
+  <x:description>not this one</x:description><u:description>Boats are back.</u:description>
+  <dc:creator>Lin Wei</dc:creator></u:item>
+</u:channel></u:rss>"#;
+    let p = feed(doc);
+    assert_eq!(p.feed.title.as_deref(), Some("Harbour"));
+    let a = &p.articles[..];
+    assert_eq!(a.len(), 1);
+    let a = &a[0];
+    assert_eq!(a.title, "Harbour reopens");
+    assert_eq!(a.url.as_deref(), Some("https://example.com/h/1"));
+    assert_eq!(a.guid, "h-1");
+    assert_eq!(a.authors, ["Lin Wei"]);
+    assert_eq!(a.content_text.as_deref(), Some("Boats are back."));
+    assert_eq!(
+        a.published.as_ref().map(format_time).as_deref(),
+        Some("2024-04-17T10:03:49Z")
+    );
+}
