@@ -599,9 +599,32 @@ impl Politeness {
     /// the returned permit frees the slot; dropping this future while it
     /// waits leaves no trace.
     pub async fn acquire(&self, url: &str) -> SitePermit {
+        match self.acquire_or_paused(url, true).await {
+            Ok(permit) => permit,
+            Err(_) => unreachable!("pauses are waited out"),
+        }
+    }
+
+    /// As [`acquire`](Self::acquire), except that with `wait_out_pauses`
+    /// false a site paused by a `Retry-After` is not waited for: `Err` with
+    /// the end of the pause, at once or as soon as the pause is seen (a
+    /// one-off fetch reports such a feed deferred rather than sleep for
+    /// what may be hours). The gap between starts is waited for either way.
+    pub async fn acquire_or_paused(
+        &self,
+        url: &str,
+        wait_out_pauses: bool,
+    ) -> Result<SitePermit, Instant> {
         let Some(site) = self.site(url) else {
-            return SitePermit { site: None };
+            return Ok(SitePermit { site: None });
         };
+        let paused = |site: &Site| {
+            let until = lock(&site.clock).paused_until;
+            until.filter(|&u| !wait_out_pauses && u > Instant::now())
+        };
+        if let Some(until) = paused(&site) {
+            return Err(until);
+        }
         // The semaphore is never closed.
         let Ok(slot) = site.slots.acquire().await else {
             unreachable!("a site's semaphore is never closed")
@@ -611,6 +634,9 @@ impl Politeness {
             let wait = {
                 let mut clock = lock(&site.clock);
                 let now = Instant::now();
+                if let Some(until) = clock.paused_until.filter(|&u| !wait_out_pauses && u > now) {
+                    return Err(until);
+                }
                 match clock.due() {
                     Some(due) if due > now => Some(due),
                     _ => {
@@ -627,7 +653,7 @@ impl Politeness {
         }
         drop(turn);
         slot.forget();
-        SitePermit { site: Some(site) }
+        Ok(SitePermit { site: Some(site) })
     }
 
     /// Starts no new request on `url`'s site (every host of it) before
@@ -1415,6 +1441,37 @@ mod tests {
         let _other = p.acquire("https://example.org/").await;
         assert_eq!(since(t0), 0);
         assert_eq!(paused.await.unwrap(), 30);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_one_off_fetch_is_told_of_a_pause_instead_of_waiting() {
+        let p = Politeness::new(1, secs(10));
+        let t0 = Instant::now();
+        let first = p.acquire_or_paused("https://www.example.com/", false).await;
+        assert!(first.is_ok());
+        // Waiting for the slot, then for the gap, when the pause comes.
+        let waiting = {
+            let p = p.clone();
+            tokio::spawn(async move {
+                let r = p
+                    .acquire_or_paused("https://feeds.example.com/", false)
+                    .await;
+                (r.err(), since(t0))
+            })
+        };
+        tokio::time::sleep(secs(3)).await;
+        p.pause_site("https://example.com/", t0 + secs(3600));
+        drop(first);
+        assert_eq!(waiting.await.unwrap(), (Some(t0 + secs(3600)), 3));
+        // Later ones are told at once; other sites go on.
+        let later = p.acquire_or_paused("https://example.com/x", false).await;
+        assert_eq!(later.err(), Some(t0 + secs(3600)));
+        assert!(
+            p.acquire_or_paused("https://example.org/", false)
+                .await
+                .is_ok()
+        );
+        assert_eq!(since(t0), 3);
     }
 
     #[tokio::test]

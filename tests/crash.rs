@@ -495,11 +495,39 @@ fn a_read_only_database_is_refused_at_start_with_a_message() {
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
-    let _unmount = Tmpfs(ro.clone());
-    if !remounted {
-        eprintln!("skipped: cannot make a read-only bind mount here (not root?)");
+    let _unmount = bound.then(|| Tmpfs(ro.clone()));
+    if bound && !remounted {
+        eprintln!("skipped: a bind mount, but no read-only one");
         return;
     }
+    let _modes = if remounted {
+        None
+    } else {
+        // Without privileges: a copy in a folder and a file without write
+        // permission, which holds for anyone but root.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::copy(t.db(), ro.join("trawl.db")).unwrap();
+        let mode = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        mode(&ro.join("trawl.db"), 0o444);
+        mode(&ro, 0o555);
+        if std::fs::File::create(ro.join("probe")).is_ok() {
+            eprintln!("skipped: neither a read-only bind mount nor file modes hold here");
+            return;
+        }
+        /// Gives the folder its write permission back, for its removal.
+        struct Writable(PathBuf);
+        impl Drop for Writable {
+            fn drop(&mut self) {
+                let _ = std::fs::set_permissions(
+                    &self.0,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o755),
+                );
+            }
+        }
+        Some(Writable(ro.clone()))
+    };
     let db = ro.join("trawl.db");
     let run = common::trawl(
         &[

@@ -768,7 +768,6 @@ fn hostile_documents_are_defused_and_every_hostile_feed_fits_in_256_mib() {
 /// than `limits::MAX_DEPTH` is kept as its text instead
 /// (`limits::flatten_deep_html`), in linear time.
 #[test]
-#[ignore = "needs the guard at the top of parse::html::sanitize (SECURITY.md, \"Nesting\")"]
 fn deeply_nested_html_in_an_entry_is_kept_as_text_in_bounded_time() {
     let n = 100_000;
     let doc = rss(
@@ -798,4 +797,100 @@ fn deeply_nested_html_in_an_entry_is_kept_as_text_in_bounded_time() {
         .expect("parsing 100,000 nested <div>s took over 20 s")
         .unwrap();
     assert_eq!(html.as_deref(), Some("<p>deep text</p>"));
+}
+
+/// The documents that made feed-rs or quick-xml panic (fuzz/README.md,
+/// "Found") are read end to end: `trawl parse` prints their articles, exits
+/// 0, and no panic reaches stderr (it was caught before, and the feed lost).
+#[test]
+fn documents_that_made_the_parser_panic_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = [
+        // A feed pasted after another: a second XML declaration.
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>t</title>\
+         <item><title>first</title><link>https://a.example/1</link></item>\
+         <?xml version=\"1.0\" encoding=\"euc-kr\"?></channel></rss>",
+        // Curly quotes around an author's address.
+        "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>t</title>\
+         <managingEditor>“dave@userland.com”</managingEditor><item><title>first</title>\
+         <author>Dave “dave@userland.com”</author><dc:creator>&#8220;x@y.org&#8221;</dc:creator>\
+         </item></channel></rss>",
+        "{\"version\": \"https://jsonfeed.org/version/1.1\", \"title\": \"t\", \"items\": [{\"id\": \
+         \"1\", \"title\": \"first\", \"content_text\": \"x\", \"authors\": [{\"name\": \
+         \"Dave “dave@userland.com”\"}]}]}",
+    ];
+    for doc in docs {
+        let path = dir.path().join("doc");
+        std::fs::write(&path, doc).unwrap();
+        let run = common::trawl(&["parse", path.to_str().unwrap()], None, dir.path());
+        assert_eq!(run.code, 0, "{doc}\n{}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        let article: serde_json::Value =
+            serde_json::from_str(run.stdout.lines().next().unwrap()).unwrap();
+        assert_eq!(article["title"], "first", "{doc}");
+        if doc.contains("Dave") {
+            assert_eq!(article["authors"], serde_json::json!(["Dave"]), "{doc}");
+        }
+    }
+}
+
+/// A one-off `trawl fetch` does not sleep through a site's pause: once a
+/// feed of the site answers 429 with `Retry-After: 3600`, the site's other
+/// feed is reported deferred at once, not fetched, and not counted as the
+/// feed's failure; the run ends in seconds with the exit status of a failed
+/// feed. (Both feeds of the site answer 429, so the test holds whichever is
+/// fetched first.)
+#[test]
+fn a_one_off_fetch_reports_a_paused_site_instead_of_waiting() {
+    let server = Server::start();
+    for path in ["/one", "/two"] {
+        server.route(path, Route::status(429).header("Retry-After", "3600"));
+    }
+    server.route("/good", Route::rss(good_feed("good")));
+    let good = server.url("/good").replace("127.0.0.1", "localhost");
+    let t = Trawl::new(
+        "timeout = \"5s\"\nper_host_concurrency = 1\nper_host_gap = \"1s\"",
+        &[
+            feed("one", &server.url("/one"), ""),
+            feed("two", &server.url("/two"), ""),
+            feed("good", &good, ""),
+        ],
+    );
+    let started = Instant::now();
+    let run = t.run(&["fetch"]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    assert!(run.line("good").contains("1 new"), "{}", run.stdout);
+    let requests = server.seen("/one").len() + server.seen("/two").len();
+    assert_eq!(requests, 1, "{}", run.stdout);
+    let (busy, deferred) = if server.seen("/one").is_empty() {
+        ("two", "one")
+    } else {
+        ("one", "two")
+    };
+    assert!(run.line(busy).contains("HTTP 429"), "{}", run.stdout);
+    let line = run.line(deferred);
+    assert!(
+        line.contains("error: deferred: site paused until 20"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("3 feeds, 1 ok"), "{}", run.stdout);
+    let state = feeds_json(&t);
+    let row = &state[deferred];
+    assert_eq!(row["consecutive_failures"], 0, "{row}");
+    let (last, next): (String, String) = t
+        .sql()
+        .query_row(
+            "SELECT last_fetch_at, next_fetch_at FROM feeds WHERE name = ?1",
+            [deferred],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+    assert!(
+        at(&next) - at(&last) >= chrono::Duration::seconds(3500),
+        "next fetch {next} is before the pause ends (last {last})"
+    );
 }
