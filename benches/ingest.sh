@@ -6,7 +6,11 @@
 #
 #   benches/ingest.sh [--feeds "1000 10000"] [--runs 3] [--daemon-minutes 5]
 #                     [--concurrency 32] [--no-newsboat] [--newsboat-max 1000]
-#                     [--work DIR]
+#                     [--work DIR] [--baseline PATH]
+#
+# --baseline PATH: another trawl binary (say, one built from the last
+# commit) run in the same loop, right after trawl's own passes, recorded as
+# the tool "baseline": an A/B in one run.
 #
 # newsboat runs on the sets of at most --newsboat-max feeds (it needs minutes
 # for 10,000); every run of it is in the same loop as trawl's, on the same
@@ -27,6 +31,7 @@ CONCURRENCY=32
 NEWSBOAT=1
 NEWSBOAT_MAX=1000
 WORK="$ROOT/target/bench-data/ingest"
+BASELINE=""
 PORT=18461
 GEN="$ROOT/../shared/corpus/gen_feeds.py"
 
@@ -40,7 +45,8 @@ while [ $# -gt 0 ]; do
     --newsboat-max) NEWSBOAT_MAX=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
     --port) PORT=$2; shift 2 ;;
-    *) echo "usage: $0 [--feeds \"1000 10000\"] [--runs N] [--daemon-minutes M] [--concurrency C] [--no-newsboat] [--work DIR] [--port P]" >&2; exit 2 ;;
+    --baseline) BASELINE=$2; shift 2 ;;
+    *) echo "usage: $0 [--feeds \"1000 10000\"] [--runs N] [--daemon-minutes M] [--concurrency C] [--no-newsboat] [--work DIR] [--port P] [--baseline PATH]" >&2; exit 2 ;;
     esac
 done
 
@@ -215,12 +221,13 @@ EOF
     echo "$cfg"
 }
 
-run_trawl_pass() { # N run pass cfg db
-    local prefix="$WORK/run-$1-$2-trawl-$3"
+run_trawl_pass() { # N run pass cfg db [binary tool]
+    local bin=${6:-$TRAWL} tool=${7:-trawl}
+    local prefix="$WORK/run-$1-$2-$tool-$3"
     reset_log
     local t
-    t=$(timed "$prefix" "$TRAWL" -q --config "$4/trawl.toml" --db "$5" fetch)
-    record "$1" "$2" trawl "$3" "$t" "$(articles_in "$5" 'select count(*) from articles')"
+    t=$(timed "$prefix" "$bin" -q --config "$4/trawl.toml" --db "$5" fetch)
+    record "$1" "$2" "$tool" "$3" "$t" "$(articles_in "$5" 'select count(*) from articles')"
     grep '^total:' "$prefix.out" >&2 || { tail -3 "$prefix.err" >&2; }
 }
 
@@ -296,6 +303,13 @@ for N in $SIZES; do
         sync
         run_trawl_pass "$N" "$R" first "$CFG" "$DB"
         run_trawl_pass "$N" "$R" second "$CFG" "$DB"
+        if [ -n "$BASELINE" ]; then
+            BDB="$WORK/baseline-$N.db"
+            rm -f "$BDB" "$BDB-wal" "$BDB-shm"
+            sync
+            run_trawl_pass "$N" "$R" first "$CFG" "$BDB" "$BASELINE" baseline
+            run_trawl_pass "$N" "$R" second "$CFG" "$BDB" "$BASELINE" baseline
+        fi
         if [ "$NEWSBOAT" = 1 ] && [ "$N" -le "$NEWSBOAT_MAX" ]; then
             CACHE="$WORK/newsboat-$N.db"
             rm -f "$CACHE" "$CACHE.lock"
@@ -331,6 +345,13 @@ for (n, run, p), tools in runs.items():
         ratios[(n, p)].append(tools["newsboat"] / tools["trawl"])
 for (n, p), rs in sorted(ratios.items()):
     print(f"{n} feeds, {p} pass: newsboat wall / trawl wall, same run: "
+          + ", ".join(f"{r:.1f}x" for r in rs) + f" (median {statistics.median(rs):.1f}x)")
+base = collections.defaultdict(list)
+for (n, run, p), tools in runs.items():
+    if "trawl" in tools and "baseline" in tools and tools["trawl"] > 0:
+        base[(n, p)].append(tools["baseline"] / tools["trawl"])
+for (n, p), rs in sorted(base.items()):
+    print(f"{n} feeds, {p} pass: baseline wall / trawl wall, same run: "
           + ", ".join(f"{r:.1f}x" for r in rs) + f" (median {statistics.median(rs):.1f}x)")
 EOF
 

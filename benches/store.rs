@@ -13,7 +13,14 @@
 //! - `other-feed`: the same entries from other feeds (every entry recognised
 //!   by its canonical URL, a source row added).
 //!
-//! See BENCHMARKS.md.
+//! Commits only queue the full-text work (the writer indexes when idle):
+//! `new` is the commit alone, `new+index` the commit plus indexing every
+//! queued article, as `trawl fetch` does before it exits.
+//!
+//! Quick mode, without criterion (minutes instead of ~12): `TRAWL_STORE_QUICK=N
+//! cargo bench --bench store` runs each measurement N times on fresh data and
+//! prints the median wall time, articles/s and the median CPU time (user+sys)
+//! of each. See BENCHMARKS.md.
 
 use std::time::{Duration, Instant};
 
@@ -185,6 +192,7 @@ fn article(rng: &mut Rng, feed: usize, n: usize, now: DateTime<Utc>) -> Article 
         categories,
         language: Some("en-us".to_string()),
         enclosures: Vec::new(),
+        thumbnail: None,
         feed: FeedInfo {
             title: Some(format!("Site {feed}")),
             url: Some(format!("https://www.site{feed}.example/feed.xml")),
@@ -261,6 +269,110 @@ fn commit_all(store: &mut Store, updates: &[FeedUpdate]) -> Duration {
     started.elapsed()
 }
 
+/// Writes the full-text entries the commits queued, as the writer does when
+/// idle; returns how many.
+fn index_all(store: &mut Store) -> usize {
+    store.index_all_pending(1024).expect("indexing")
+}
+
+/// User + system CPU time of this process so far.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// `TRAWL_STORE_QUICK=N`: each measurement N times, medians printed.
+fn quick(runs: usize, feeds: &[Vec<Article>], t0: DateTime<Utc>) {
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let report = |name: &str, wall: Vec<Duration>, cpu: Vec<Duration>| {
+        let (wall, cpu) = (median(wall), median(cpu));
+        println!(
+            "store/{name:<12} wall {:>8.3} s  {:>9.0} articles/s  cpu {:>8.3} s",
+            wall.as_secs_f64(),
+            ARTICLES as f64 / wall.as_secs_f64(),
+            cpu.as_secs_f64()
+        );
+    };
+    let timed = |f: &mut dyn FnMut()| {
+        let (w, c) = (Instant::now(), cpu_time());
+        f();
+        (w.elapsed(), cpu_time() - c)
+    };
+    let (mut nw, mut nc, mut iw, mut ic, mut tw, mut tc) = Default::default();
+    let push = |v: &mut Vec<Duration>, d| v.push(d);
+    for _ in 0..runs {
+        let (mut store, _dir, ids) = fresh_store(feeds.len());
+        let batch = updates(feeds, &ids, t0);
+        let (w1, c1) = timed(&mut || {
+            commit_all(&mut store, &batch);
+        });
+        let (w2, c2) = timed(&mut || {
+            index_all(&mut store);
+        });
+        push(&mut nw, w1);
+        push(&mut nc, c1);
+        push(&mut iw, w2);
+        push(&mut ic, c2);
+        push(&mut tw, w1 + w2);
+        push(&mut tc, c1 + c2);
+    }
+    report("new", nw, nc);
+    report("index", iw, ic);
+    report("new+index", tw, tc);
+
+    let (mut store, _dir, ids) = fresh_store(feeds.len());
+    commit_all(&mut store, &updates(feeds, &ids, t0));
+    index_all(&mut store);
+    let mut again = updates(feeds, &ids, t0);
+    let (mut uw, mut uc, mut ow, mut oc) = Default::default();
+    for pass in 1..=runs as i64 {
+        for u in &mut again {
+            u.fetched_at = t0 + chrono::Duration::minutes(pass);
+        }
+        let (w, c) = timed(&mut || {
+            commit_all(&mut store, &again);
+        });
+        push(&mut uw, w);
+        push(&mut uc, c);
+    }
+    report("unchanged", uw, uc);
+    for pass in 1..=runs {
+        let prefix = format!("copy{pass}-");
+        let ids: Vec<i64> = store
+            .sync_feeds(
+                &[
+                    feed_configs(feeds.len(), "site"),
+                    feed_configs(feeds.len(), &prefix),
+                ]
+                .concat(),
+            )
+            .expect("feeds")[feeds.len()..]
+            .iter()
+            .map(|f| f.id)
+            .collect();
+        let copies = updates(
+            feeds,
+            &ids,
+            t0 + chrono::Duration::minutes(100 + pass as i64),
+        );
+        let (w, c) = timed(&mut || {
+            commit_all(&mut store, &copies);
+        });
+        push(&mut ow, w);
+        push(&mut oc, c);
+    }
+    report("other-feed", ow, oc);
+}
+
 /// A fresh database file with `count` feeds; returns it, its folder and the
 /// feed ids.
 fn fresh_store(count: usize) -> (Store, tempfile::TempDir, Vec<i64>) {
@@ -288,6 +400,13 @@ fn benches(c: &mut Criterion) {
         text_bytes as f64 / 1e6
     );
     let t0 = Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap();
+    if let Some(runs) = std::env::var("TRAWL_STORE_QUICK")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        quick(runs.max(1), &feeds, t0);
+        return;
+    }
 
     let mut group = c.benchmark_group("store");
     group.sample_size(10);
@@ -308,9 +427,25 @@ fn benches(c: &mut Criterion) {
         })
     });
 
+    group.bench_function("new+index", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let (mut store, _dir, ids) = fresh_store(feeds.len());
+                let batch = updates(&feeds, &ids, t0);
+                let started = Instant::now();
+                commit_all(&mut store, &batch);
+                index_all(&mut store);
+                total += started.elapsed();
+            }
+            total
+        })
+    });
+
     // One database, filled once; every pass comes a minute after the last.
     let (mut store, _dir, ids) = fresh_store(feeds.len());
     commit_all(&mut store, &updates(&feeds, &ids, t0));
+    index_all(&mut store);
     let mut again = updates(&feeds, &ids, t0);
     let mut pass = 0;
     group.bench_function("unchanged", |b| {

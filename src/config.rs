@@ -57,7 +57,7 @@ pub struct DaemonConfig {
     /// (default 7 days).
     pub near_duplicate_window: Duration,
     /// Fingerprints at most this many bits apart are near-duplicates
-    /// (default 3, at most [`crate::dedupe::MAX_DISTANCE`]; 0: equal only).
+    /// (default 6, at most [`crate::dedupe::MAX_DISTANCE`]; 0: equal only).
     pub near_duplicate_distance: u32,
     /// Texts with fewer words are never near-matched (default 40).
     pub near_duplicate_min_words: usize,
@@ -135,7 +135,7 @@ impl Default for DaemonConfig {
             listen: None,
             admin_token: None,
             near_duplicate_window: Duration::from_secs(7 * 86_400),
-            near_duplicate_distance: 3,
+            near_duplicate_distance: 6,
             near_duplicate_min_words: 40,
             max_revisions: 20,
             retention: None,
@@ -316,10 +316,18 @@ impl Problems<'_> {
     fn into_lines(mut self, path: &Path) -> Vec<String> {
         self.found.sort_by_key(|(offset, _)| *offset);
         self.found.dedup();
+        // In offset order, so each problem's line counts on from the last's:
+        // one pass over the text however many problems there are.
+        let (mut at, mut line) = (0, 1);
         self.found
             .iter()
             .map(|(offset, message)| {
-                let line = line_of(self.text, *offset);
+                let end = (*offset).clamp(at, self.text.len());
+                line += self.text.as_bytes()[at..end]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                at = end;
                 format!("{}:{line}: {message}", path.display())
             })
             .collect()
@@ -620,9 +628,11 @@ fn read_feeds(value: &Value, problems: &mut Problems) -> Vec<FeedConfig> {
         let Some(read) = read_feed(table, item.span(), problems) else {
             continue;
         };
-        let url_line = line_of(problems.text, read.url_span.start);
+        // Offsets, not lines: counting lines for every feed was quadratic in
+        // the config's size; only a reported duplicate needs its line.
         let url_taken = match urls.get(&read.feed.url) {
-            Some(first) => {
+            Some(&first) => {
+                let first = line_of(problems.text, first);
                 let message = format!(
                     "duplicate feed url {:?} (first used on line {first})",
                     read.feed.url
@@ -631,15 +641,15 @@ fn read_feeds(value: &Value, problems: &mut Problems) -> Vec<FeedConfig> {
                 true
             }
             None => {
-                urls.insert(read.feed.url.clone(), url_line);
+                urls.insert(read.feed.url.clone(), read.url_span.start);
                 false
             }
         };
         // A name defaulted from a repeated URL is the same mistake, said once.
-        let name_line = line_of(problems.text, read.name_span.start);
         if read.name_explicit || !url_taken {
             match names.get(&read.feed.name) {
-                Some(first) => {
+                Some(&first) => {
+                    let first = line_of(problems.text, first);
                     let message = format!(
                         "duplicate feed name {:?} (first used on line {first})",
                         read.feed.name
@@ -647,7 +657,7 @@ fn read_feeds(value: &Value, problems: &mut Problems) -> Vec<FeedConfig> {
                     problems.add(read.name_span, message);
                 }
                 None => {
-                    names.insert(read.feed.name.clone(), name_line);
+                    names.insert(read.feed.name.clone(), read.name_span.start);
                 }
             }
         }
@@ -1517,7 +1527,7 @@ interval = "1 fortnight"
     fn near_duplicate_revision_and_retention_keys() {
         let d = DaemonConfig::default();
         assert_eq!(d.near_duplicate_window, Duration::from_secs(7 * 86_400));
-        assert_eq!(d.near_duplicate_distance, 3);
+        assert_eq!(d.near_duplicate_distance, 6);
         assert_eq!(d.near_duplicate_min_words, 40);
         assert_eq!(d.max_revisions, 20);
         assert_eq!(d.retention, None, "retention is off by default");

@@ -11,6 +11,7 @@
 //! The scheduler keeps no state of its own that matters: due times, leases,
 //! validators and failure counts live in SQLite, so a restart loses nothing.
 
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,6 +86,11 @@ struct Daemon {
     trigger_tx: mpsc::Sender<Trigger>,
     /// When retention next deletes a batch of old articles.
     next_prune: Instant,
+    /// Each configured feed's place in `config.feeds`, by name.
+    by_name: HashMap<String, usize>,
+    /// The feeds with a configured `interval`: the scheduler ignores their
+    /// publish times, so they are not read.
+    fixed: Arc<HashSet<String>>,
 }
 
 impl Daemon {
@@ -98,17 +104,22 @@ impl Daemon {
         store.set_policy(Policy::from(&config.daemon));
         store.sync_feeds(&config.feeds)?;
         let reader = Store::open(&db)?;
-        let owner = format!("{}:{}", hostname(), std::process::id());
+        let host = hostname();
+        let owner = format!("{host}:{}", std::process::id());
         // A previous run of this process id on this host (after a crash and a
-        // reboot, say) left leases nobody will release: they are ours.
+        // reboot, say) left leases nobody will release: they are ours. So are
+        // those of any other daemon on this host that is no longer running.
         store.release(&owner)?;
+        let freed = store.release_dead(&host, pid_alive)?;
+        if freed > 0 {
+            info!(feeds = freed, "released the leases of stopped processes");
+        }
         let (writer, writer_thread) = ingest::Writer::spawn(store);
         let metrics = Arc::new(Metrics::new());
         let ctx = Context::new(&config, writer, metrics.clone())?;
         let (trigger_tx, triggers) = mpsc::channel(64);
         Ok(Daemon {
             opts,
-            config,
             ctx,
             writer_thread,
             reader,
@@ -117,6 +128,9 @@ impl Daemon {
             triggers,
             trigger_tx,
             next_prune: Instant::now() + Duration::from_secs(60),
+            by_name: index_by_name(&config),
+            fixed: fixed_interval(&config),
+            config,
         })
     }
 
@@ -158,12 +172,15 @@ impl Daemon {
                 self.update_status(inflight.len());
                 next_status = now + STATUS_EVERY;
             }
-            // Wake for the next due feed, unless every slot is taken (a
-            // finished task wakes the loop then) or the claim just filled up.
+            // Wake for the next due feed, unless the slots are (nearly)
+            // full (a finished task wakes the loop then) or the claim just
+            // filled them. Only asked then: during a burst every finished
+            // feed wakes the loop, and asking each time was most of the
+            // daemon's CPU.
             let mut wake = now + MAX_SLEEP;
-            if let Some(due) = self
-                .next_due()
-                .filter(|_| !claimed && !self.ctx.outage.paused())
+            if !claimed
+                && !self.ctx.outage.paused()
+                && let Some(due) = self.next_due()
             {
                 wake = wake.min(due);
             }
@@ -199,11 +216,17 @@ impl Daemon {
     }
 
     /// Leases the feeds that are due, up to the free capacity, and starts
-    /// them. True when it filled the capacity (more may be due).
+    /// them. True when it filled the capacity (more may be due), or when too
+    /// few slots are free to be worth a claim yet.
+    ///
+    /// Claims in batches: only once a quarter of the capacity (half the
+    /// global limit) is free. The feeds still in flight keep every global
+    /// slot busy meanwhile, and a burst then costs one claim per batch
+    /// rather than one per finished feed.
     async fn claim_due(&mut self, inflight: &mut JoinSet<Report>) -> bool {
         let capacity = self.config.daemon.concurrency * QUEUE_FACTOR;
         let free = capacity.saturating_sub(inflight.len());
-        if free == 0 {
+        if free == 0 || free < (self.config.daemon.concurrency / 2).max(1) {
             return true;
         }
         // Our network looks down: wait rather than fail every feed in turn.
@@ -212,12 +235,13 @@ impl Daemon {
         }
         let owner = self.owner.clone();
         let lease = self.lease();
+        let fixed = self.fixed.clone();
         let claimed = self
             .ctx
             .writer
             .run(move |store| {
                 let rows = store.claim_due(Utc::now(), &owner, lease, free)?;
-                with_recent(store, rows)
+                with_recent(store, rows, &fixed)
             })
             .await;
         match claimed {
@@ -231,7 +255,10 @@ impl Daemon {
                 n == free
             }
             Err(e) => {
-                error!(error = %e, "cannot read due feeds from the database");
+                // Leasing writes: a full disk or a read-only database fails
+                // it. Wait a little rather than spin, then try again.
+                error!(error = %e, "cannot lease the due feeds; retrying in 2 s");
+                tokio::time::sleep(Duration::from_secs(2)).await;
                 false
             }
         }
@@ -289,6 +316,7 @@ impl Daemon {
             return;
         };
         let (owner, lease) = (self.owner.clone(), self.lease());
+        let fixed = self.fixed.clone();
         let claimed = self
             .ctx
             .writer
@@ -297,7 +325,7 @@ impl Daemon {
                     return Ok(None);
                 }
                 let row = store.feed_by_id(id)?;
-                Ok(Some(with_recent(store, vec![row])?.remove(0)))
+                Ok(Some(with_recent(store, vec![row], &fixed)?.remove(0)))
             })
             .await;
         match claimed {
@@ -321,8 +349,13 @@ impl Daemon {
         }
     }
 
+    /// The configured feed of this name.
+    fn configured(&self, name: &str) -> Option<&crate::config::FeedConfig> {
+        self.by_name.get(name).map(|&i| &self.config.feeds[i])
+    }
+
     fn job(&self, feed: FeedRow, recent: Vec<chrono::DateTime<Utc>>) -> Job {
-        let configured = self.config.feeds.iter().find(|f| f.name == feed.name);
+        let configured = self.configured(&feed.name);
         Job {
             timezone: configured.map_or(self.config.timezone, |f| self.config.timezone_of(f)),
             interval: configured.and_then(|f| f.interval),
@@ -401,6 +434,8 @@ impl Daemon {
                             }
                             Err(e) => error!("SIGHUP: keeping the old HTTP settings: {e:#}"),
                         }
+                        self.by_name = index_by_name(&new);
+                        self.fixed = fixed_interval(&new);
                         self.config = new;
                     }
                     Err(e) => error!("SIGHUP: keeping the running config: {e}"),
@@ -450,17 +485,51 @@ impl Daemon {
 /// A feed and the publish times of its latest articles.
 type WithRecent = (FeedRow, Vec<chrono::DateTime<Utc>>);
 
-/// Pairs each feed with the publish times of its latest articles.
+/// Pairs each feed with the publish times of its latest articles, unless
+/// it is one of the `fixed` (configured interval) feeds, which need none.
 fn with_recent(
     store: &mut Store,
     rows: Vec<FeedRow>,
+    fixed: &HashSet<String>,
 ) -> Result<Vec<WithRecent>, crate::store::StoreError> {
     rows.into_iter()
         .map(|row| {
-            let recent = store.recent_publish_times(row.id, RECENT)?;
+            let recent = match fixed.contains(&row.name) {
+                true => Vec::new(),
+                false => store.recent_publish_times(row.id, RECENT)?,
+            };
             Ok((row, recent))
         })
         .collect()
+}
+
+/// Each configured feed's place in `config.feeds`, by name.
+fn index_by_name(config: &Config) -> HashMap<String, usize> {
+    config
+        .feeds
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name.clone(), i))
+        .collect()
+}
+
+/// The names of the feeds with a configured `interval`.
+fn fixed_interval(config: &Config) -> Arc<HashSet<String>> {
+    Arc::new(
+        config
+            .feeds
+            .iter()
+            .filter(|f| f.interval.is_some())
+            .map(|f| f.name.clone())
+            .collect(),
+    )
+}
+
+/// Whether a process of this id runs on this host (Linux: its `/proc`
+/// entry). Only ever wrong towards "alive" (a reused id), which merely
+/// leaves a lease to expire on its own.
+fn pid_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Sends to systemd when run under it; a no-op otherwise.

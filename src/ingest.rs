@@ -218,6 +218,9 @@ impl Outage {
 pub struct Limiter {
     global: Arc<Semaphore>,
     sites: Politeness,
+    /// A one-off run does not wait out a site's pause (see
+    /// [`Limiter::defer_paused_sites`]).
+    defer_paused: bool,
 }
 
 /// Both permits of one fetch; dropping it frees them.
@@ -238,23 +241,37 @@ impl Limiter {
         Limiter {
             global: Arc::new(Semaphore::new(global.max(1))),
             sites: Politeness::new(per_site.max(1), gap),
+            defer_paused: false,
         }
+    }
+
+    /// For a one-off run (`trawl fetch`): a feed whose site a `Retry-After`
+    /// paused is not fetched and not waited for, which could take hours;
+    /// [`Limiter::acquire`] says until when the site is paused instead. The
+    /// daemon waits the pause out.
+    pub fn defer_paused_sites(&mut self) {
+        self.defer_paused = true;
     }
 
     /// Waits for the site's turn, then for a global slot. The site first: a
     /// task waiting on a busy site must not sit on a global slot meanwhile.
-    pub async fn acquire(&self, url: &str) -> Permit {
-        let site = self.sites.acquire(url).await;
+    /// `Err` only with [`Limiter::defer_paused_sites`]: the end of the
+    /// site's pause.
+    pub async fn acquire(&self, url: &str) -> Result<Permit, tokio::time::Instant> {
+        let site = self
+            .sites
+            .acquire_or_paused(url, !self.defer_paused)
+            .await?;
         let global = self
             .global
             .clone()
             .acquire_owned()
             .await
             .expect("the global semaphore is never closed");
-        Permit {
+        Ok(Permit {
             _site: site,
             global,
-        }
+        })
     }
 
     /// No new request starts on the site of `url` for `wait`.
@@ -358,7 +375,10 @@ struct Stage {
 pub async fn ingest_one(job: Job, ctx: &Context) -> Report {
     let started = Instant::now();
     let feed = &job.feed;
-    let permit = ctx.limiter.acquire(&feed.url).await;
+    let permit = match ctx.limiter.acquire(&feed.url).await {
+        Ok(permit) => permit,
+        Err(until) => return site_paused(feed, ctx, until, started).await,
+    };
     let fetched_at = Utc::now();
     let fetch_started = Instant::now();
     let stage = fetch_and_parse(&job, ctx, fetched_at).await;
@@ -439,12 +459,9 @@ pub async fn ingest_one(job: Job, ctx: &Context) -> Report {
         }
         Err(e) => Err(e),
     };
+    let store_failed = committed.is_err();
     let result = match committed {
-        Err(e) => {
-            let error = format!("storing failed: {e}");
-            record_store_failure(ctx, feed.id, fetched_at, stage.status, &error).await;
-            Err(error)
-        }
+        Err(e) => Err(format!("storing failed: {e}")),
         Ok(_) if error.is_some() => Err(error.unwrap_or_default()),
         Ok(_) if not_modified => Ok(Fetched::NotModified),
         Ok(counts) => Ok(Fetched::Stored {
@@ -458,7 +475,7 @@ pub async fn ingest_one(job: Job, ctx: &Context) -> Report {
     match &result {
         Ok(Fetched::Stored { counts, .. }) => info!(
             feed = %feed.name, url = %feed.url, status = stage.status, new = counts.new,
-            updated = counts.updated, duplicates = counts.duplicate,
+            copies = counts.near, updated = counts.updated, duplicates = counts.duplicate,
             ms = elapsed.as_millis() as u64, "fetched"
         ),
         Ok(Fetched::NotModified) => {
@@ -468,6 +485,10 @@ pub async fn ingest_one(job: Job, ctx: &Context) -> Report {
             warn!(feed = %feed.name, url = %feed.url, status = stage.status, error = %e, "fetch failed")
         }
     }
+    // Logged first: recording it may have to wait for space to return.
+    if let (true, Err(error)) = (store_failed, &result) {
+        record_store_failure(ctx, feed.id, fetched_at, stage.status, error).await;
+    }
     let report = Report {
         name: feed.name.clone(),
         url: feed.url.clone(),
@@ -476,6 +497,51 @@ pub async fn ingest_one(job: Job, ctx: &Context) -> Report {
     };
     ctx.metrics
         .record(&report, stage.status, fetch_time, stage.parse_time);
+    report
+}
+
+/// A one-off run's feed whose site is paused (a `Retry-After` from another
+/// feed of the site): not fetched, recorded as deferred until the pause
+/// ends (not counted against the feed), and reported as failed.
+async fn site_paused(
+    feed: &FeedRow,
+    ctx: &Context,
+    until: tokio::time::Instant,
+    started: Instant,
+) -> Report {
+    let now = Utc::now();
+    let left = until.saturating_duration_since(tokio::time::Instant::now());
+    let until = now + chrono::Duration::from_std(left).unwrap_or_default();
+    let error = format!(
+        "deferred: site paused until {} (Retry-After)",
+        crate::article::format_time(&until)
+    );
+    let update = FeedUpdate {
+        feed_id: feed.id,
+        fetched_at: now,
+        next_fetch_at: until,
+        outcome: Outcome::Deferred {
+            error: error.clone(),
+        },
+        bytes: None,
+        duration_ms: 0,
+        body_hash: None,
+        unconditional: false,
+        no_validators: None,
+        malformed: false,
+    };
+    if let Err(e) = ctx.writer.commit(update).await {
+        warn!(feed = %feed.name, error = %e, "cannot record the deferral");
+    }
+    warn!(feed = %feed.name, url = %feed.url, error = %error, "fetch deferred");
+    let report = Report {
+        name: feed.name.clone(),
+        url: feed.url.clone(),
+        result: Err(error),
+        elapsed: started.elapsed(),
+    };
+    ctx.metrics
+        .record(&report, None, Duration::ZERO, Duration::ZERO);
     report
 }
 
@@ -751,6 +817,12 @@ pub struct WriterThread {
 /// How many feeds' outcomes one transaction takes at most.
 const MAX_BATCH: usize = 64;
 
+/// Articles given their full-text entry per transaction when the writer is
+/// idle (see [`Store::index_pending`]): large enough that FTS5 writes few,
+/// large segments, small enough that a commit arriving meanwhile waits
+/// only a fraction of a second.
+pub const INDEX_BATCH: usize = 1024;
+
 const WRITER_STOPPED: &str = "the database writer has stopped";
 
 impl Writer {
@@ -762,7 +834,29 @@ impl Writer {
             .name("trawl-writer".into())
             .spawn(move || {
                 let mut pending = None;
-                while let Some(first) = pending.take().or_else(|| rx.blocking_recv()) {
+                // Commits only queue the full-text work: it is done here
+                // whenever no message waits (a backlog from an earlier run
+                // included), one bounded batch at a time.
+                let mut index_behind = true;
+                loop {
+                    let first = match pending.take().map_or_else(|| rx.try_recv(), Ok) {
+                        Ok(msg) => msg,
+                        Err(mpsc::error::TryRecvError::Empty) if index_behind => {
+                            index_behind = match store.index_pending(INDEX_BATCH) {
+                                Ok(n) => n == INDEX_BATCH,
+                                Err(e) => {
+                                    warn!(error = %e, "full-text indexing failed");
+                                    false
+                                }
+                            };
+                            continue;
+                        }
+                        Err(mpsc::error::TryRecvError::Empty) => match rx.blocking_recv() {
+                            Some(msg) => msg,
+                            None => break,
+                        },
+                        Err(mpsc::error::TryRecvError::Disconnected) => break,
+                    };
                     let (update, reply) = match first {
                         Msg::Run(f) => {
                             f(&mut store);
@@ -785,6 +879,7 @@ impl Writer {
                             Err(_) => break,
                         }
                     }
+                    index_behind = true;
                     match store.commit(&updates) {
                         Ok(counts) => {
                             for (reply, c) in replies.into_iter().zip(counts) {
@@ -792,7 +887,9 @@ impl Writer {
                             }
                         }
                         Err(e) => {
-                            let msg = e.to_string();
+                            // Rolled back whole; each feed records its
+                            // failure and is fetched again (ingest_one).
+                            let msg = store_error(&e);
                             warn!(error = %msg, feeds = updates.len(), "commit failed");
                             for reply in replies {
                                 let _ = reply.send(Err(msg.clone()));
@@ -833,13 +930,37 @@ impl Writer {
     {
         let (reply, answer) = oneshot::channel::<Result<T, String>>();
         let job = Box::new(move |store: &mut Store| {
-            let _ = reply.send(f(store).map_err(|e| e.to_string()));
+            let _ = reply.send(f(store).map_err(|e| store_error(&e)));
         });
         self.tx
             .send(Msg::Run(job))
             .await
             .map_err(|_| WRITER_STOPPED.to_string())?;
         answer.await.map_err(|_| WRITER_STOPPED.to_string())?
+    }
+}
+
+/// A store error as one line. SQLite's words for a failed write ("disk I/O
+/// error", "attempt to write a readonly database") get what usually causes
+/// them added, so that the log says what to look at.
+fn store_error(e: &crate::store::StoreError) -> String {
+    use rusqlite::ErrorCode;
+    let hint = match e {
+        crate::store::StoreError::Sql(rusqlite::Error::SqliteFailure(f, _)) => match f.code {
+            ErrorCode::SystemIoFailure => Some(
+                "writing the database failed: is the disk full, the file over a size limit, the file system read-only, or the disk failing?",
+            ),
+            ErrorCode::ReadOnly => {
+                Some("the database file became read-only, or was moved or replaced")
+            }
+            ErrorCode::DiskFull => Some("no space left for the database"),
+            _ => None,
+        },
+        _ => None,
+    };
+    match hint {
+        Some(hint) => format!("{e} ({hint})"),
+        None => e.to_string(),
     }
 }
 
@@ -925,7 +1046,12 @@ mod tests {
             assert_eq!(*n, if forgiven { 0 } else { 1 }, "{name}: {failures:?}");
         }
         drop(writer);
-        thread.finish();
+        // Joined off the runtime's thread: the task that sent the forgiving
+        // write may not have been polled to its end yet, and it holds a
+        // writer handle until then (a plain join here raced with it).
+        tokio::task::spawn_blocking(move || thread.finish())
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

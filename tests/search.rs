@@ -298,3 +298,40 @@ fn export_writes_every_article_as_jsonl_or_csv() {
         run.stderr
     );
 }
+
+/// The full-text index is written after the commit (the writer's queue),
+/// but `trawl fetch` finishes it before it exits: what it stored is found
+/// at once, and a changed article's old text is not.
+#[test]
+fn search_right_after_fetch_finds_the_current_text_only() {
+    let server = Server::start();
+    let body = |text: &str| {
+        Route::rss(rss(
+            "A",
+            &[item("a1", "Harbour news", "https://a.example/1", text)],
+        ))
+    };
+    server.route(
+        "/a",
+        body("<p>The ferry to the islands was cancelled because of a storm.</p>"),
+    );
+    let trawl = Trawl::new("", &[feed("a", &server.url("/a"), "")]);
+    let hits = |word: &str| -> usize {
+        let run = trawl.run(&["search", word, "--all"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout.lines().filter(|l| l.starts_with('#')).count()
+    };
+    assert_eq!(trawl.run(&["fetch"]).code, 0);
+    assert_eq!(hits("ferry"), 1);
+    assert_eq!(trawl.count("SELECT count(*) FROM fts_pending"), 0);
+
+    server.route(
+        "/a",
+        body("<p>The bridge to the mainland reopened after the inspection.</p>"),
+    );
+    let run = trawl.run(&["fetch"]);
+    assert!(run.line("a").contains("1 updated"), "{}", run.stdout);
+    assert_eq!(hits("bridge"), 1);
+    assert_eq!(hits("ferry"), 0, "the old text left the index");
+    assert_eq!(trawl.count("SELECT count(*) FROM fts_pending"), 0);
+}

@@ -29,7 +29,6 @@ struct Statements<'c> {
     by_hash: CachedStatement<'c>,
     insert_article: CachedStatement<'c>,
     update_article: CachedStatement<'c>,
-    touch_article: CachedStatement<'c>,
     insert_source: CachedStatement<'c>,
     update_source: CachedStatement<'c>,
     touch_source: CachedStatement<'c>,
@@ -42,7 +41,12 @@ impl<'c> Statements<'c> {
                 "SELECT article_id, content_hash FROM article_sources \
                  WHERE feed_id = ?1 AND guid = ?2",
             )?,
-            by_url: conn.prepare_cached("SELECT id FROM articles WHERE url = ?1")?,
+            // The URL's articles, oldest first, each with what this feed
+            // gave for it under other guids (see `dedupe::url_match`).
+            by_url: conn.prepare_cached(
+                "SELECT a.id, s.content_hash FROM articles a LEFT JOIN article_sources s \
+                 ON s.article_id = a.id AND s.feed_id = ?2 WHERE a.url = ?1 ORDER BY a.id",
+            )?,
             by_hash: conn.prepare_cached(
                 "SELECT id FROM articles WHERE content_hash = ?1 ORDER BY id LIMIT 1",
             )?,
@@ -50,9 +54,9 @@ impl<'c> Statements<'c> {
                 "INSERT INTO articles (url, guid, title, authors, published_at, updated_at, \
                  summary, content_html, content_text, language, categories, enclosures, \
                  content_hash, first_seen_at, last_seen_at, feed_title, feed_url, feed_site_url, \
-                 simhash, duplicate_of) \
+                 simhash, duplicate_of, thumbnail) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, \
-                 ?15, ?16, ?17, ?18, ?19)",
+                 ?15, ?16, ?17, ?18, ?19, ?20)",
             )?,
             // The URL follows the entry unless another article has it (the
             // unique index would refuse it) or the entry lost its link.
@@ -64,20 +68,21 @@ impl<'c> Statements<'c> {
                  updated_at = ?6, summary = ?7, content_html = ?8, content_text = ?9, \
                  language = ?10, categories = ?11, enclosures = ?12, content_hash = ?13, \
                  last_seen_at = max(last_seen_at, ?14), simhash = ?15, \
-                 revised_at = coalesce(?16, revised_at) \
+                 revised_at = coalesce(?16, revised_at), thumbnail = ?17 \
                  WHERE id = ?1",
             )?,
-            // Times only move forward (and an entry seen twice in one second
-            // costs no write).
-            touch_article: conn.prepare_cached(
-                "UPDATE articles SET last_seen_at = ?2 WHERE id = ?1 AND last_seen_at < ?2",
-            )?,
+            // Re-seeing an entry moves only its source's `seen_at`: the
+            // article's row is wide (its text), and rewriting it to move a
+            // time was most of the cost of a duplicate. The article's last
+            // seen time is the latest over its sources (`SELECT_ARTICLE`).
             insert_source: conn.prepare_cached(
-                "INSERT INTO article_sources (article_id, feed_id, guid, url, seen_at, content_hash) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO article_sources (article_id, feed_id, guid, url, seen_at, \
+                 content_hash, published_at, first_seen_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?5)",
             )?,
             update_source: conn.prepare_cached(
-                "UPDATE article_sources SET url = ?3, seen_at = max(seen_at, ?4), content_hash = ?5 \
+                "UPDATE article_sources SET url = ?3, seen_at = max(seen_at, ?4), content_hash = ?5, \
+                 published_at = coalesce(?6, published_at) \
                  WHERE feed_id = ?1 AND guid = ?2",
             )?,
             touch_source: conn.prepare_cached(
@@ -134,17 +139,20 @@ pub(super) fn store(
                         Some(dedupe::Join::Under(head)) => Some(head),
                         _ => None,
                     },
+                    a.thumbnail,
                 ])?;
                 if let Some(dedupe::Join::Before(head)) = join {
                     near::make_head(conn, id, head)?;
                 }
+                counts.near += usize::from(join.is_some());
                 st.insert_source.execute(params![
                     id,
                     feed_id,
                     a.guid,
                     a.url,
                     seen_at,
-                    a.content_hash
+                    a.content_hash,
+                    published,
                 ])?;
                 counts.new += 1;
             }
@@ -173,18 +181,19 @@ pub(super) fn store(
                     seen_at,
                     fingerprint(a, near.min_words).map(|fp| fp as i64),
                     changed.then_some(seen_at),
+                    a.thumbnail,
                 ])?;
                 st.update_source.execute(params![
                     feed_id,
                     a.guid,
                     a.url,
                     seen_at,
-                    a.content_hash
+                    a.content_hash,
+                    a.published.as_ref().map(format_time),
                 ])?;
                 counts.updated += 1;
             }
-            Decision::Unchanged(id) => {
-                st.touch_article.execute(params![id, seen_at])?;
+            Decision::Unchanged(_) => {
                 st.touch_source.execute(params![feed_id, a.guid, seen_at])?;
                 counts.unchanged += 1;
             }
@@ -195,9 +204,9 @@ pub(super) fn store(
                     a.guid,
                     a.url,
                     seen_at,
-                    a.content_hash
+                    a.content_hash,
+                    a.published.as_ref().map(format_time),
                 ])?;
-                st.touch_article.execute(params![id, seen_at])?;
                 counts.duplicate += 1;
             }
         }
@@ -218,7 +227,17 @@ fn decide(st: &mut Statements, feed_id: i64, a: &Article) -> rusqlite::Result<De
         .query_row(params![feed_id, a.guid], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let by_url = match (&by_guid, &a.url) {
-        (None, Some(url)) => st.by_url.query_row([url], |r| r.get(0)).optional()?,
+        (None, Some(url)) => {
+            let stored = st
+                .by_url
+                .query_map(params![url, feed_id], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let stored: Vec<(i64, Option<&str>)> =
+                stored.iter().map(|(id, h)| (*id, h.as_deref())).collect();
+            dedupe::url_match(&stored, a)
+        }
         _ => None,
     };
     let by_hash = match (&by_guid, by_url, dedupe::hash_key(a)) {
@@ -269,8 +288,10 @@ pub(super) fn required_time_column(row: &Row, idx: usize) -> rusqlite::Result<Da
 /// `SELECT` of every stored-article column, in [`from_row`]'s order.
 const SELECT_ARTICLE: &str = "SELECT id, guid, url, title, authors, published_at, updated_at, \
      summary, content_html, content_text, categories, language, enclosures, feed_title, \
-     feed_url, feed_site_url, content_hash, duplicate_of, first_seen_at, last_seen_at \
-     FROM articles";
+     feed_url, feed_site_url, content_hash, duplicate_of, first_seen_at, \
+     max(last_seen_at, coalesce((SELECT max(seen_at) FROM article_sources \
+     WHERE article_id = articles.id), last_seen_at)), \
+     thumbnail FROM articles";
 
 fn from_row(row: &Row) -> rusqlite::Result<StoredArticle> {
     Ok(StoredArticle {
@@ -288,6 +309,7 @@ fn from_row(row: &Row) -> rusqlite::Result<StoredArticle> {
             categories: json_column(row, 10)?,
             language: row.get(11)?,
             enclosures: json_column(row, 12)?,
+            thumbnail: row.get(20)?,
             feed: FeedInfo {
                 title: row.get(13)?,
                 url: row.get(14)?,
@@ -497,12 +519,15 @@ pub(super) fn recent_publish_times(
     // A published time later than a day after the article was first seen is
     // in the future (a wrong zone, a scheduled post); one before 1995 is a
     // default or a typo. Either would skew the rate, so first-seen stands in.
+    // Sources only (a primary-key range of narrow rows): the times are
+    // kept there for this.
     let mut stmt = conn.prepare_cached(
-        "SELECT CASE WHEN a.published_at >= '1995-01-01T00:00:00Z' \
-         AND a.published_at <= strftime('%Y-%m-%dT%H:%M:%SZ', a.first_seen_at, '+1 day') \
-         THEN a.published_at ELSE a.first_seen_at END AS t \
-         FROM article_sources s JOIN articles a ON a.id = s.article_id \
-         WHERE s.feed_id = ?1 ORDER BY t DESC, a.id DESC LIMIT ?2",
+        "SELECT CASE WHEN published_at >= '1995-01-01T00:00:00Z' \
+         AND published_at <= strftime('%Y-%m-%dT%H:%M:%SZ', f, '+1 day') \
+         THEN published_at ELSE f END AS t \
+         FROM (SELECT published_at, coalesce(first_seen_at, seen_at) AS f, article_id \
+         FROM article_sources WHERE feed_id = ?1) \
+         ORDER BY t DESC, article_id DESC LIMIT ?2",
     )?;
     let rows = stmt.query_map(
         params![feed_id, i64::try_from(n).unwrap_or(i64::MAX)],

@@ -443,13 +443,26 @@ pub(super) fn release(conn: &Connection, owner: &str) -> Result<usize, StoreErro
 }
 
 /// See [`super::Store::next_due`]. Times are text in one format, so `max`
-/// and `min` on them are time order; `''` stands for "no lease".
+/// and `min` on them are time order.
+///
+/// Two index walks, never a scan of `feeds`: the first unleased pollable
+/// feed in `feeds_pollable` order (NULLs, never fetched, first), and the
+/// leased ones through `feeds_leased` (a lease ends at commit, so they are
+/// the few in flight, plus any a killed process left), each due at the later
+/// of its due time and its lease's end.
 pub(super) fn next_due(conn: &Connection) -> Result<Option<DateTime<Utc>>, StoreError> {
     let next: Option<String> = conn
         .prepare_cached(concat!(
-            "SELECT min(max(coalesce(next_fetch_at, '1970-01-01T00:00:00Z'), \
-             coalesce(lease_until, ''))) FROM feeds WHERE ",
-            pollable!()
+            "SELECT min(t) FROM (\
+             SELECT * FROM (SELECT coalesce(next_fetch_at, '1970-01-01T00:00:00Z') AS t \
+             FROM feeds WHERE ",
+            pollable!(),
+            " AND lease_until IS NULL ORDER BY next_fetch_at LIMIT 1) \
+             UNION ALL \
+             SELECT max(coalesce(next_fetch_at, '1970-01-01T00:00:00Z'), lease_until) \
+             FROM feeds WHERE lease_until IS NOT NULL AND ",
+            pollable!(),
+            ")"
         ))?
         .query_row([], |r| r.get(0))?;
     next.map(|text| {
@@ -462,6 +475,16 @@ pub(super) fn next_due(conn: &Connection) -> Result<Option<DateTime<Utc>>, Store
         })
     })
     .transpose()
+}
+
+/// The owners of leases in the database, for [`super::Store::release_dead`].
+pub(super) fn lease_owners(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT lease_owner FROM feeds \
+         WHERE lease_until IS NOT NULL AND lease_owner IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// For [`super::Store::summary`]: enabled feeds, and of those the due, the

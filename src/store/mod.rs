@@ -22,7 +22,8 @@
 //! - Every time is stored as RFC 3339 UTC text with `Z`
 //!   ([`crate::article::format_time`]), so text order is time order.
 //! - The dedupe keys are backed by indexes: `article_sources` is keyed by
-//!   (feed, guid), `articles.url` is unique where present.
+//!   (feed, guid); `articles.url` is indexed (not unique: one feed may link
+//!   several stories to one page, see [`crate::dedupe::url_match`]).
 //! - Every write runs in an IMMEDIATE transaction: it takes the write lock
 //!   before reading, so two processes on one file (the daemon and a one-off
 //!   `trawl fetch`) queue up on the busy timeout instead of failing, and the
@@ -30,6 +31,11 @@
 //! - A lease (`lease_owner`, `lease_until`) keeps two processes from fetching
 //!   one feed at once; it is live while `lease_until` is in the future, and
 //!   committing the feed's outcome ends it.
+//! - The full-text index trails the commits: a commit queues new and changed
+//!   articles in `fts_pending` (its triggers, same transaction), and
+//!   [`Store::index_pending`] writes their entries later, in batches. An
+//!   article is searchable once indexed; a changed or deleted article's old
+//!   entry leaves the index in the transaction that changes it.
 
 mod articles;
 mod feeds;
@@ -242,6 +248,9 @@ pub enum Outcome {
 pub struct Counts {
     /// Articles stored for the first time.
     pub new: usize,
+    /// Of `new`, the near-duplicates: copies of a story already stored,
+    /// linked to its head by `duplicate_of`.
+    pub near: usize,
     /// Articles already stored from this feed whose content changed.
     pub updated: usize,
     /// Entries recognised as an article stored from another source.
@@ -636,6 +645,69 @@ impl Store {
         Ok(released)
     }
 
+    /// Ends the leases of processes on `host` that are no longer running:
+    /// owners written `HOST:PID` (the daemon's) whose PID `alive` says is
+    /// gone. Returns how many feeds were freed. A process killed without
+    /// its shutdown leaves its leases behind; they would expire on their
+    /// own after the fetch timeout plus a minute, this frees them now.
+    pub fn release_dead(
+        &mut self,
+        host: &str,
+        alive: impl Fn(u32) -> bool,
+    ) -> Result<usize, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut released = 0;
+        for owner in feeds::lease_owners(&tx)? {
+            let pid = owner
+                .strip_prefix(host)
+                .and_then(|rest| rest.strip_prefix(':'))
+                .and_then(|pid| pid.parse::<u32>().ok());
+            if pid.is_some_and(|pid| !alive(pid)) {
+                released += feeds::release(&tx, &owner)?;
+            }
+        }
+        tx.commit()?;
+        Ok(released)
+    }
+
+    /// Writes the full-text entries of up to `limit` articles whose entry is
+    /// pending (new or changed since they were last indexed), oldest first,
+    /// in one transaction; returns how many. Commits only queue that work
+    /// (the `fts_pending` table): an article is found by search once
+    /// this has run over it. Call it again while it returns `limit`.
+    pub fn index_pending(&mut self, limit: usize) -> Result<usize, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = search::index_pending(&tx, limit)?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Indexes every pending article (see [`Store::index_pending`]) in
+    /// batches of `batch`; returns how many.
+    pub fn index_all_pending(&mut self, batch: usize) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            let n = self.index_pending(batch)?;
+            total += n;
+            if n < batch {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// How many articles wait for their full-text entry.
+    pub fn pending_index(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM fts_pending")?
+            .query_row([], |r| r.get(0))?;
+        Ok(n.try_into().unwrap_or(0))
+    }
+
     /// When the next feed that may be polled becomes claimable: the earliest
     /// `max(next_fetch_at, lease_until)`, where a feed never fetched is due
     /// at the Unix epoch (that is: now). `None` when no feed may be polled.
@@ -732,6 +804,11 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // Up to 64 MiB of pages (the default is 2 MiB): the B-trees of the
     // indexes every insert touches stay in memory.
     conn.pragma_update(None, "cache_size", -65536)?;
+    // Statement journals (an UPDATE or INSERT … SELECT inside the batch's
+    // transaction keeps one, to undo just that statement) and temporary
+    // B-trees in memory rather than in temp files: perf put 12 % of the
+    // store bench's commit path in statement-journal writes to a temp file.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     // The full-text index's view of the text (migration 3): its triggers and
     // its content view call it, so it must exist before anything is migrated
     // or written. Innocuous: it reads nothing but its argument.
@@ -750,6 +827,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
             })
         },
     )?;
+    near::register_functions(conn)?;
     Ok(())
 }
 
@@ -822,5 +900,7 @@ fn commit_one(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_scale;
 #[cfg(test)]
 mod tests_stories;

@@ -6,7 +6,8 @@ use rusqlite::{Connection, params};
 use super::{StoreError, near};
 
 /// Deletes up to `batch` of the oldest articles published (else first seen)
-/// before `cutoff` and last seen before it too, with their sources and
+/// before `cutoff` and last seen before it too (by every source: re-seeing
+/// an entry moves only its source's `seen_at`), with their sources and
 /// revisions; returns how many.
 ///
 /// An article a feed still shows is kept however old it is: deleted, it
@@ -17,7 +18,9 @@ pub(super) fn prune(conn: &Connection, cutoff: &str, batch: usize) -> Result<usi
     let ids: Vec<i64> = conn
         .prepare_cached(
             "SELECT id FROM articles WHERE coalesce(published_at, first_seen_at) < ?1 \
-             AND last_seen_at < ?1 ORDER BY coalesce(published_at, first_seen_at), id LIMIT ?2",
+             AND last_seen_at < ?1 AND NOT EXISTS (SELECT 1 FROM article_sources \
+             WHERE article_id = articles.id AND seen_at >= ?1) \
+             ORDER BY coalesce(published_at, first_seen_at), id LIMIT ?2",
         )?
         .query_map(
             params![cutoff, i64::try_from(batch).unwrap_or(i64::MAX)],

@@ -237,6 +237,88 @@ CREATE INDEX articles_band2 ON articles(((simhash >> 32) & 65535),
 CREATE INDEX articles_band3 ON articles(((simhash >> 48) & 65535),
     unixepoch(coalesce(published_at, first_seen_at))) WHERE simhash IS NOT NULL;
 "#,
+    // The entry's picture (`Article::thumbnail`): an absolute URL.
+    r#"
+ALTER TABLE articles ADD COLUMN thumbnail TEXT;
+"#,
+    // Fast at scale (issue 6): the full-text index off the commit path, the
+    // publish times the scheduler reads kept beside the sources, and an
+    // index for the daemon's "when is the next feed due".
+    r#"
+-- Articles whose full-text entry is still to be written. A commit only adds
+-- a row here (same transaction, so the queue is as durable as the article);
+-- the writer indexes the queue in small batches when it has nothing else to
+-- do, and a one-off `trawl fetch` empties it before it exits. Deleting the
+-- old entry of an updated or deleted article needs its old text, so that
+-- stays synchronous (rare: updates and retention), and is skipped for an
+-- article not indexed yet (FTS5 must never delete what it does not hold).
+CREATE TABLE fts_pending (article_id INTEGER PRIMARY KEY);
+DROP TRIGGER articles_fts_insert;
+DROP TRIGGER articles_fts_delete;
+DROP TRIGGER articles_fts_update;
+CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+    INSERT OR IGNORE INTO fts_pending (article_id) VALUES (new.id);
+END;
+CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, content_text)
+    SELECT 'delete', old.id, trawl_fts_text(old.title), trawl_fts_text(old.content_text)
+    WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE article_id = old.id);
+    DELETE FROM fts_pending WHERE article_id = old.id;
+END;
+CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, content_text ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, content_text)
+    SELECT 'delete', old.id, trawl_fts_text(old.title), trawl_fts_text(old.content_text)
+    WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE article_id = old.id);
+    INSERT OR IGNORE INTO fts_pending (article_id) VALUES (new.id);
+END;
+
+-- What the adaptive interval reads, per source: the entry's published time
+-- as this feed gave it and when this feed first showed it. Reading them
+-- from `articles` walked each row's overflow pages (they sit after the
+-- text). `article_sources.seen_at` is now also the only "last seen" that
+-- re-seeing an entry moves: `articles.last_seen_at` is written when the
+-- article is inserted or updated, and readers take the latest of both.
+ALTER TABLE article_sources ADD COLUMN published_at TEXT;
+ALTER TABLE article_sources ADD COLUMN first_seen_at TEXT;
+UPDATE article_sources SET (published_at, first_seen_at) =
+    (SELECT published_at, first_seen_at FROM articles WHERE id = article_id);
+
+-- Leased feeds (few at any time): "when is the next feed due" walks
+-- `feeds_pollable` to the first unleased row and looks at these.
+CREATE INDEX feeds_leased ON feeds(lease_until) WHERE lease_until IS NOT NULL;
+"#,
+    // Near-duplicates, continued (issue 7). One feed may link several
+    // stories to one page (`dedupe::url_match`), so the URL index is no
+    // longer unique. Articles stored before migration 3 get a fingerprint
+    // (`trawl_fingerprint()`, registered on every connection; the default
+    // 40 words), so that new copies of them are found; a one-off pass.
+    r#"
+DROP INDEX articles_url;
+CREATE INDEX articles_url ON articles(url) WHERE url IS NOT NULL;
+UPDATE articles SET simhash = trawl_fingerprint(title, content_text, 40)
+    WHERE simhash IS NULL AND content_text IS NOT NULL;
+
+-- The band indexes cover the candidates query (`store::near::find`): at a
+-- threshold above 3 bits a lookup probes 17 values per band, and each
+-- candidate found used to read its `articles` row, whose `simhash`,
+-- `duplicate_of` and times sit after the text, through overflow pages.
+DROP INDEX articles_band0;
+DROP INDEX articles_band1;
+DROP INDEX articles_band2;
+DROP INDEX articles_band3;
+CREATE INDEX articles_band0 ON articles((simhash & 65535),
+    unixepoch(coalesce(published_at, first_seen_at)),
+    simhash, duplicate_of, published_at, first_seen_at) WHERE simhash IS NOT NULL;
+CREATE INDEX articles_band1 ON articles(((simhash >> 16) & 65535),
+    unixepoch(coalesce(published_at, first_seen_at)),
+    simhash, duplicate_of, published_at, first_seen_at) WHERE simhash IS NOT NULL;
+CREATE INDEX articles_band2 ON articles(((simhash >> 32) & 65535),
+    unixepoch(coalesce(published_at, first_seen_at)),
+    simhash, duplicate_of, published_at, first_seen_at) WHERE simhash IS NOT NULL;
+CREATE INDEX articles_band3 ON articles(((simhash >> 48) & 65535),
+    unixepoch(coalesce(published_at, first_seen_at)),
+    simhash, duplicate_of, published_at, first_seen_at) WHERE simhash IS NOT NULL;
+"#,
 ];
 
 /// The SQL of migration `i` (from version `i` to `i + 1`), for tests that

@@ -114,3 +114,29 @@ pub(super) fn search(conn: &Connection, q: &SearchQuery) -> Result<Vec<Hit>, Sto
     }
     Ok(hits)
 }
+
+/// See [`super::Store::index_pending`]: the oldest `limit` queued articles
+/// get their entry (the text as `trawl_fts_text()` gives it), then leave the
+/// queue. An article deleted since it was queued left the queue then.
+pub(super) fn index_pending(conn: &Connection, limit: usize) -> Result<usize, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let ids: Vec<i64> = conn
+        .prepare_cached("SELECT article_id FROM fts_pending ORDER BY article_id LIMIT ?1")?
+        .query_map([limit], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else {
+        return Ok(0);
+    };
+    // The queue's ids in order, as one range: the articles' rows are read in
+    // rowid order (the text is where the time goes, not the lookup).
+    conn.prepare_cached(
+        "INSERT INTO articles_fts (rowid, title, content_text) \
+         SELECT a.id, trawl_fts_text(a.title), trawl_fts_text(a.content_text) \
+         FROM fts_pending p JOIN articles a ON a.id = p.article_id \
+         WHERE p.article_id BETWEEN ?1 AND ?2 ORDER BY p.article_id",
+    )?
+    .execute(params![first, last])?;
+    conn.prepare_cached("DELETE FROM fts_pending WHERE article_id BETWEEN ?1 AND ?2")?
+        .execute(params![first, last])?;
+    Ok(ids.len())
+}

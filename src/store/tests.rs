@@ -45,6 +45,7 @@ fn article(guid: &str, url: Option<&str>, title: &str, text: &str) -> Article {
         categories: Vec::new(),
         language: None,
         enclosures: Vec::new(),
+        thumbnail: None,
         feed: FeedInfo::default(),
         content_hash: content_hash(title, text),
     }
@@ -115,6 +116,7 @@ fn commit_one(store: &mut Store, update: FeedUpdate) -> Counts {
 fn counts(new: usize, updated: usize, duplicate: usize, unchanged: usize) -> Counts {
     Counts {
         new,
+        near: 0,
         updated,
         duplicate,
         unchanged,
@@ -125,7 +127,9 @@ fn scalar(store: &Store, sql: &str) -> i64 {
     store.conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
+/// What the full-text index finds, once the queued articles are indexed.
 fn fts(store: &Store, query: &str) -> Vec<i64> {
+    super::search::index_pending(&store.conn, usize::MAX).unwrap();
     let mut stmt = store
         .conn
         .prepare("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?1 ORDER BY rowid")
@@ -872,7 +876,8 @@ fn schedule(store: &mut Store, id: i64, at: &str, next: &str) {
     commit_one(store, u);
 }
 
-fn query_plan(store: &Store, sql: &str) -> String {
+/// The plan SQLite chooses for `sql`, one line per step.
+pub(super) fn query_plan(store: &Store, sql: &str) -> String {
     let plan: Vec<String> = store
         .conn
         .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))

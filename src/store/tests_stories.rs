@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::tests::query_plan;
 use super::*;
 use crate::article::parse_time;
 use crate::dedupe::content_hash;
@@ -98,6 +99,7 @@ fn entry(guid: &str, title: &str, text: &str, published: &str) -> Article {
         categories: Vec::new(),
         language: Some("en".into()),
         enclosures: Vec::new(),
+        thumbnail: None,
         feed: FeedInfo::default(),
         content_hash: content_hash(title, text),
     }
@@ -146,6 +148,18 @@ fn put(store: &mut Store, feed_id: i64, at: &str, articles: Vec<Article>) -> Cou
         malformed: false,
     };
     store.commit(&[update]).unwrap()[0]
+}
+
+/// The article a feed's entry `guid` is a source of.
+fn source_of(store: &Store, guid: &str) -> i64 {
+    store
+        .conn
+        .query_row(
+            "SELECT article_id FROM article_sources WHERE guid = ?1",
+            [guid],
+            |r| r.get(0),
+        )
+        .unwrap()
 }
 
 /// (id, duplicate_of) of the article stored under `guid`.
@@ -210,6 +224,7 @@ fn a_near_copy_from_another_feed_joins_the_first_articles_cluster() {
         ],
     );
     assert_eq!(c.new, 2, "a near copy is kept as an article of its own");
+    assert_eq!(c.near, 1, "and counted as a copy of a stored story");
     let (orig, none) = link(&store, "orig");
     assert_eq!(none, None);
     assert_eq!(link(&store, "copy").1, Some(orig));
@@ -261,6 +276,50 @@ fn a_near_copy_from_another_feed_joins_the_first_articles_cluster() {
             .iter()
             .all(|m| m.distance.is_some_and(|d| d <= 3))
     );
+}
+
+#[test]
+fn one_feed_may_link_several_stories_to_one_page() {
+    let (mut store, ids) = store_with(&["weekly", "other"]);
+    let page = "https://example.test/archive/2024-16";
+    let at = |guid: &str, title: &str, text: &str| Article {
+        url: Some(page.to_string()),
+        ..entry(guid, title, text, "2024-04-17T09:00:00Z")
+    };
+    let items = vec![
+        at("w1", "Council approves budget", &prose(1, 100)),
+        at("w2", "Storm floods villages", &prose(2, 100)),
+        // Too short to tell from a retitled w1: stays with the URL's article.
+        at("w3", "Read more", "Read more."),
+        // The feed gave w2 again under another guid: same article.
+        at("w2-again", "Storm floods villages", &prose(2, 100)),
+    ];
+    let c = put(&mut store, ids[0], "2024-04-17T10:00:00Z", items.clone());
+    assert_eq!((c.new, c.duplicate), (2, 2), "{c:?}");
+    let (w1, w2) = (link(&store, "w1").0, link(&store, "w2").0);
+    assert_ne!(w1, w2, "two stories of one feed, one link");
+    assert_eq!(source_of(&store, "w3"), w1);
+    assert_eq!(source_of(&store, "w2-again"), w2);
+    let stored: Vec<Option<String>> = [w1, w2]
+        .iter()
+        .map(|&id| store.article(id).unwrap().unwrap().stored.article.url)
+        .collect();
+    assert_eq!(stored, [Some(page.to_string()), Some(page.to_string())]);
+
+    // Fetched again: nothing new.
+    let again = put(&mut store, ids[0], "2024-04-17T11:00:00Z", items);
+    assert_eq!((again.new, again.unchanged), (0, 4), "{again:?}");
+
+    // Across feeds the URL rule stands: another feed's entry with the link
+    // is another source of its first article, whatever its text.
+    let c = put(
+        &mut store,
+        ids[1],
+        "2024-04-17T12:00:00Z",
+        vec![at("o1", "This week's notes", &prose(3, 100))],
+    );
+    assert_eq!((c.new, c.duplicate), (0, 1), "{c:?}");
+    assert_eq!(source_of(&store, "o1"), w1);
 }
 
 #[test]
@@ -376,22 +435,42 @@ fn the_band_lookup_finds_every_fingerprint_within_the_threshold_and_window() {
         Some(crate::dedupe::Join::Under(2)),
         "found by probing"
     );
+    // The default threshold, 6 bits: 2 + 2 + 1 + 1 over the bands.
+    store
+        .conn
+        .execute("DELETE FROM articles WHERE id = 2", [])
+        .unwrap();
+    let six = (0b11 << 1) | (0b11 << 17) | (1 << 33) | (1 << 50);
+    with_fingerprint(&store, 5, fp ^ six, "2024-04-17T00:00:00Z");
+    assert_eq!(find(5), None);
+    assert_eq!(find(6), Some(crate::dedupe::Join::Under(5)));
+    assert_eq!(NearDuplicates::default().max_distance, 6);
 
-    // Each band is an index lookup, windowed by time, never a scan.
-    let plan = query_plan(&store, &near_sql_for_plan());
+    // Each band is an index lookup, windowed by time, never a scan, and
+    // never a read of the wide article row.
+    let plan = query_plan(&store, &near_sql_for_plan(0, 4, 1));
     for band in 0..4 {
         assert!(
-            plan.contains(&format!("USING INDEX articles_band{band}")),
+            plan.contains(&format!("USING COVERING INDEX articles_band{band}")),
             "{plan}"
         );
     }
     assert!(!plan.contains("SCAN"), "{plan}");
+    // Above 3 bits, one query per band with 17 values each: still lookups.
+    for band in 0..4 {
+        let plan = query_plan(&store, &near_sql_for_plan(band, 1, 17));
+        assert!(
+            plan.contains(&format!("USING COVERING INDEX articles_band{band}")),
+            "{plan}"
+        );
+        assert!(!plan.contains("SCAN"), "{plan}");
+    }
 }
 
-fn near_sql_for_plan() -> String {
-    // The query of `near::find` with literal values.
-    let mut sql = near::candidates_sql_for_tests(1);
-    for i in (1..=6).rev() {
+fn near_sql_for_plan(first: usize, bands: usize, probes: usize) -> String {
+    // A query of `near::find` with literal values.
+    let mut sql = near::candidates_sql_for_tests(first, bands, probes);
+    for i in (1..=2 + bands * probes).rev() {
         let value = if i <= 2 {
             "1713312000".to_string()
         } else {
@@ -400,18 +479,6 @@ fn near_sql_for_plan() -> String {
         sql = sql.replace(&format!("?{i}"), &value);
     }
     sql
-}
-
-fn query_plan(store: &Store, sql: &str) -> String {
-    let plan: Vec<String> = store
-        .conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-        .unwrap()
-        .query_map([], |r| r.get(3))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    plan.join("\n")
 }
 
 // ---- revisions ----
@@ -477,6 +544,8 @@ fn revisions_keep_the_newest_versions_before_each_update() {
 // ---- search ----
 
 fn search(store: &Store, query: &str, all: bool) -> Vec<Hit> {
+    // Commits only queue the full-text work; the writer does it later.
+    super::search::index_pending(&store.conn, usize::MAX).unwrap();
     store
         .search(&SearchQuery {
             fts: crate::search::fts_query(query).unwrap(),
@@ -778,4 +847,75 @@ fn migrations_3_and_4_keep_articles_reindex_them_and_tune_the_index() {
         8
     );
     assert_eq!(scalar(&store, "PRAGMA cache_size"), -65536);
+}
+
+#[test]
+fn articles_stored_before_fingerprints_get_them_when_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trawl.db");
+    let text = prose(1, 300);
+    {
+        // A database of schema version 2: no fingerprints yet.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(schema::migration(0)).unwrap();
+        conn.execute_batch(schema::migration(1)).unwrap();
+        conn.execute_batch("PRAGMA user_version = 2").unwrap();
+        let insert = "INSERT INTO articles (id, guid, url, title, content_text, content_hash, \
+             published_at, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+             '2024-04-17T09:00:00Z', '2024-04-17T10:00:00Z', '2024-04-17T10:00:00Z')";
+        for (id, guid, title, text) in [
+            (1, "old", "Council approves budget", text.as_str()),
+            (2, "short", "Storm floods villages", "Too short to judge."),
+        ] {
+            let url = format!("https://example.test/{guid}");
+            conn.execute(
+                insert,
+                params![id, guid, url, title, text, content_hash(title, text)],
+            )
+            .unwrap();
+        }
+    }
+    let mut store = Store::open(&path).unwrap();
+    let fingerprint = |guid: &str| -> Option<i64> {
+        store
+            .conn
+            .query_row(
+                "SELECT simhash FROM articles WHERE guid = ?1",
+                [guid],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let want = crate::dedupe::fingerprint("Council approves budget", &text, 40);
+    assert_eq!(fingerprint("old"), want.map(|fp| fp as i64));
+    assert_eq!(fingerprint("short"), None);
+
+    // A copy that turns up now finds the old article.
+    let ids: Vec<i64> = store
+        .sync_feeds(&[FeedConfig {
+            name: "b".into(),
+            url: "https://b.test/feed".into(),
+            interval: None,
+            timezone: None,
+            tags: Vec::new(),
+            enabled: true,
+        }])
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let c = put(
+        &mut store,
+        ids[0],
+        "2024-04-17T11:00:00Z",
+        vec![entry(
+            "copy",
+            "Council approves budget",
+            &edited(&text, 1),
+            "2024-04-17T10:00:00Z",
+        )],
+    );
+    assert_eq!((c.new, c.near), (1, 1));
+    let old = link(&store, "old").0;
+    assert_eq!(link(&store, "copy").1, Some(old));
 }
