@@ -2,7 +2,7 @@
 """Measure trawl's duplicate detection against the generator's ground truth.
 
     scripts/dedupe_eval.py [--feeds 300] [--seed 1] [--trawl target/release/trawl]
-                           [--distances 1,2,3,4,5,6] [--keep DIR]
+                           [--distances 1,2,3,4,5,6,7] [--keep DIR] [--markdown | --json]
 
 Generates a feed set with ../shared/corpus/gen_feeds.py (its truth.json says
 which items are copies of which), then, once per near-duplicate threshold,
@@ -24,8 +24,10 @@ one article, near when they are two articles of one cluster.
   all     precision: predicted pairs that are true / predicted pairs
           recall:    true pairs in one cluster / true pairs
 
-Also per kind of copy: the share of items linked to their original.
-Standard library only.
+Also per kind of copy: the share of items linked to their original, and the
+time `trawl fetch` took (one run per threshold: noisy; for timings, run the
+same set several times). `--markdown` prints the curve as a Markdown table
+(the one in the README). Standard library only.
 """
 import argparse
 import itertools
@@ -172,10 +174,11 @@ def main():
     ap.add_argument("--feeds", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--trawl", default=os.path.join(REPO, "target", "release", "trawl"))
-    ap.add_argument("--distances", default="1,2,3,4,5,6",
+    ap.add_argument("--distances", default="1,2,3,4,5,6,7",
                     help="near_duplicate_distance values to run (comma-separated)")
     ap.add_argument("--keep", help="generate into and keep this folder (default: a temporary one)")
     ap.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    ap.add_argument("--markdown", action="store_true", help="print the curve as a Markdown table")
     a = ap.parse_args()
     if not os.path.exists(a.trawl):
         sys.exit("no trawl binary at %s (cargo build --release, or --trawl PATH)" % a.trawl)
@@ -187,7 +190,13 @@ def main():
     kinds = Counter(it["kind"] for it in truth["items"])
     results = {"feeds": a.feeds, "seed": a.seed, "items": len(truth["items"]),
                "kinds": dict(kinds), "runs": []}
-    if not a.json:
+    if a.markdown:
+        print("%d feeds, %d items (%s), seed %d\n" % (
+            a.feeds, len(truth["items"]), ", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items())),
+            a.seed))
+        print("| bits | exact P / R | near P / R | all P / R | near copies linked | fetch s |")
+        print("|---:|---:|---:|---:|---:|---:|")
+    elif not a.json:
         print("%d feeds, %d items (%s), seed %d" % (
             a.feeds, len(truth["items"]), ", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items())),
             a.seed))
@@ -204,7 +213,13 @@ def main():
         r.update(distance=d, fetch_seconds=round(elapsed, 2), articles=articles,
                  fingerprinted=fingerprinted, near_linked=linked)
         results["runs"].append(r)
-        if not a.json:
+        if a.markdown:
+            print("| %d | %s / %s | %s / %s | %s / %s | %s | %.2f |" % (
+                d, pct(r["exact"]["precision"]).strip(), pct(r["exact"]["recall"]).strip(),
+                pct(r["near"]["precision"]).strip(), pct(r["near"]["recall"]).strip(),
+                pct(r["all"]["precision"]).strip(), pct(r["all"]["recall"]).strip(),
+                pct(r["per_kind"].get("near_duplicate", float("nan"))).strip(), elapsed))
+        elif not a.json:
             print("%-4d %s / %s   %s / %s   %s / %s %8.2f %9d" % (
                 d, pct(r["exact"]["precision"]), pct(r["exact"]["recall"]),
                 pct(r["near"]["precision"]), pct(r["near"]["recall"]),
@@ -215,7 +230,7 @@ def main():
                     os.unlink(db + suffix)
     if a.json:
         print(json.dumps(results, indent=1))
-    else:
+    elif not a.markdown:
         for r in results["runs"]:
             print("bits %d: linked to their original: %s; %d pairs true (%d exact, %d near), "
                   "%d predicted; %d items not found in the database" % (

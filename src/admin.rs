@@ -145,6 +145,9 @@ pub struct ReportJson {
     pub outcome: String,
     #[serde(default)]
     pub new: usize,
+    /// Of `new`, copies of stored stories (near-duplicates).
+    #[serde(default)]
+    pub near: usize,
     #[serde(default)]
     pub updated: usize,
     #[serde(default)]
@@ -167,6 +170,7 @@ impl From<&Report> for ReportJson {
             url: r.url.clone(),
             outcome: String::new(),
             new: 0,
+            near: 0,
             updated: 0,
             duplicate: 0,
             unchanged: 0,
@@ -185,8 +189,9 @@ impl From<&Report> for ReportJson {
                 moved_to,
             }) => {
                 j.outcome = "stored".into();
-                (j.new, j.updated, j.duplicate, j.unchanged) = (
+                (j.new, j.near, j.updated, j.duplicate, j.unchanged) = (
                     counts.new,
+                    counts.near,
                     counts.updated,
                     counts.duplicate,
                     counts.unchanged,
@@ -211,6 +216,7 @@ impl From<ReportJson> for Report {
             "stored" => Ok(Fetched::Stored {
                 counts: Counts {
                     new: j.new,
+                    near: j.near,
                     updated: j.updated,
                     duplicate: j.duplicate,
                     unchanged: j.unchanged,

@@ -83,7 +83,8 @@ enum Command {
 }
 
 const FETCH_HELP: &str = "\
-Each feed gets one line on stdout: how many articles were new, updated in place,
+Each feed gets one line on stdout: how many articles were new (and apart from
+them, new copies of stories already stored: near-duplicates), updated in place,
 duplicates of articles stored from another source, or unchanged; \"not modified\"
 for a 304 answer; or the error. A total line follows.
 
@@ -188,12 +189,26 @@ struct ArticlesArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.global, matches!(cli.command, Command::Run));
+    ignore_file_size_signal();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("trawl: {e:#}");
             ExitCode::from(EXIT_FATAL)
         }
+    }
+}
+
+/// A write past a file size limit (`LimitFSIZE=` in a unit, `ulimit -f`)
+/// makes the kernel send SIGXFSZ, whose default action ends the process in
+/// the middle of a commit. Ignored, the write fails with `EFBIG` instead,
+/// SQLite rolls the batch back and reports it like a full disk, and the
+/// daemon goes on (tests/faults.rs).
+fn ignore_file_size_signal() {
+    // SAFETY: setting a signal's disposition to SIG_IGN touches no memory of
+    // ours and is done before any thread of ours exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 
@@ -248,7 +263,7 @@ fn cmd_parse(args: ParseArgs) -> Result<u8> {
         .parse()
         .map_err(|_| anyhow!("unknown time zone {:?}", args.timezone))?;
     let source = args.source.as_str();
-    let (bytes, served_url, served_type) = if source.starts_with("http://")
+    let (bytes, served_url, served_type, served_language) = if source.starts_with("http://")
         || source.starts_with("https://")
     {
         let fetcher = Fetcher::new(Limits::default())?;
@@ -259,7 +274,12 @@ fn cmd_parse(args: ParseArgs) -> Result<u8> {
             }))
             .with_context(|| source.to_string())?;
         match response {
-            fetch::Response::Document(d) => (d.body, Some(d.final_url), d.content_type),
+            fetch::Response::Document(d) => (
+                d.body,
+                Some(d.final_url),
+                d.content_type,
+                d.content_language,
+            ),
             fetch::Response::NotModified { .. } => {
                 bail!("{source}: the server answered 304 Not Modified to an unconditional request")
             }
@@ -269,16 +289,16 @@ fn cmd_parse(args: ParseArgs) -> Result<u8> {
         io::stdin()
             .read_to_end(&mut buf)
             .context("cannot read standard input")?;
-        (buf, None, None)
+        (buf, None, None, None)
     } else {
         let buf = std::fs::read(source).with_context(|| format!("cannot read {source}"))?;
-        (buf, None, None)
+        (buf, None, None, None)
     };
     let input = parse::Input {
         bytes: &bytes,
         url: args.url.as_deref().or(served_url.as_deref()),
         content_type: args.content_type.as_deref().or(served_type.as_deref()),
-        content_language: None,
+        content_language: served_language.as_deref(),
         timezone: tz,
         now: Utc::now(),
     };
@@ -405,10 +425,15 @@ fn cmd_fetch(g: &Global, args: FetchArgs) -> Result<u8> {
 
     let mut jobs: Vec<Job> = Vec::with_capacity(selected.len());
     for (feed, fc) in selected {
+        let interval = fc.and_then(|fc| fc.interval);
         jobs.push(Job {
             timezone: fc.map_or(config.timezone, |fc| config.timezone_of(fc)),
-            interval: fc.and_then(|fc| fc.interval),
-            recent: store.recent_publish_times(feed.id, RECENT_TIMES)?,
+            interval,
+            // The scheduler reads them only for an adaptive interval.
+            recent: match interval {
+                Some(_) => Vec::new(),
+                None => store.recent_publish_times(feed.id, RECENT_TIMES)?,
+            },
             feed,
         });
     }
@@ -418,7 +443,9 @@ fn cmd_fetch(g: &Global, args: FetchArgs) -> Result<u8> {
     }
 
     let (writer, writer_thread) = Writer::spawn(store);
-    let ctx = ingest::Context::new(&config, writer, Arc::new(Metrics::new()))?;
+    let mut ctx = ingest::Context::new(&config, writer, Arc::new(Metrics::new()))?;
+    // A site paused by a Retry-After is reported, not waited out for hours.
+    ctx.limiter.defer_paused_sites();
     let owner = format!("fetch:{}", std::process::id());
     let reports = runtime()?.block_on(async {
         let mut stdout = io::stdout();
@@ -428,7 +455,11 @@ fn cmd_fetch(g: &Global, args: FetchArgs) -> Result<u8> {
         .await
     });
     drop(ctx);
-    writer_thread.finish();
+    // What was stored is searchable when `fetch` returns: the full-text
+    // entries the writer had no idle time for are written now.
+    writer_thread
+        .finish()
+        .index_all_pending(ingest::INDEX_BATCH)?;
 
     let total = Totals::of(&reports);
     println!("{}", total.line());
@@ -511,8 +542,12 @@ fn report_line(r: &Report) -> String {
             moved_to,
         }) => {
             let mut line = format!(
-                "{}: {} new, {} updated, {} duplicate, {} unchanged ({entries} entries, {secs:.2} s)",
-                r.name, counts.new, counts.updated, counts.duplicate, counts.unchanged
+                "{}: {}, {} updated, {} duplicate, {} unchanged ({entries} entries, {secs:.2} s)",
+                r.name,
+                new_and_copies(counts.new, counts.near),
+                counts.updated,
+                counts.duplicate,
+                counts.unchanged
             );
             if let Some(url) = moved_to {
                 line.push_str(&format!("; moved permanently to {url}"));
@@ -526,12 +561,24 @@ fn report_line(r: &Report) -> String {
     }
 }
 
+/// "12 new" and, when some of the new articles are near-duplicates, ", 3
+/// copies of stored stories" (counted apart from the new ones): a copy is a
+/// new article, but not a new story.
+fn new_and_copies(new: usize, near: usize) -> String {
+    match near {
+        0 => format!("{new} new"),
+        1 => format!("{} new, 1 copy of a stored story", new - 1),
+        _ => format!("{} new, {near} copies of stored stories", new - near),
+    }
+}
+
 #[derive(Debug, Default)]
 struct Totals {
     feeds: usize,
     failed: usize,
     not_modified: usize,
     new: usize,
+    near: usize,
     updated: usize,
     duplicate: usize,
 }
@@ -548,6 +595,7 @@ impl Totals {
                 Ok(Fetched::NotModified) => t.not_modified += 1,
                 Ok(Fetched::Stored { counts, .. }) => {
                     t.new += counts.new;
+                    t.near += counts.near;
                     t.updated += counts.updated;
                     t.duplicate += counts.duplicate;
                 }
@@ -558,12 +606,12 @@ impl Totals {
 
     fn line(&self) -> String {
         format!(
-            "total: {} feeds, {} ok, {} not modified, {} failed; {} new, {} updated, {} duplicate",
+            "total: {} feeds, {} ok, {} not modified, {} failed; {}, {} updated, {} duplicate",
             self.feeds,
             self.feeds - self.failed - self.not_modified,
             self.not_modified,
             self.failed,
-            self.new,
+            new_and_copies(self.new, self.near),
             self.updated,
             self.duplicate
         )
@@ -1276,6 +1324,9 @@ fn cmd_article_show(g: &Global, id: i64, diff: bool, json: bool) -> Result<u8> {
             writeln!(out, "authors:     {}", a.authors.join(", "))?;
         }
         writeln!(out, "language:    {}", a.language.as_deref().unwrap_or("-"))?;
+        if let Some(t) = &a.thumbnail {
+            writeln!(out, "thumbnail:   {t}")?;
+        }
         match s.duplicate_of {
             Some(head) => writeln!(out, "story:       near-duplicate of #{head}")?,
             None if !d.cluster.is_empty() => {
@@ -1402,6 +1453,13 @@ mod tests {
         check("36h", Some("2024-04-16T00:00:00Z"));
         check("7d", Some("2024-04-10T12:00:00Z"));
         check("yesterday", None);
+    }
+
+    #[test]
+    fn copies_of_stored_stories_are_counted_apart_from_new_articles() {
+        assert_eq!(new_and_copies(12, 0), "12 new");
+        assert_eq!(new_and_copies(12, 1), "11 new, 1 copy of a stored story");
+        assert_eq!(new_and_copies(15, 3), "12 new, 3 copies of stored stories");
     }
 
     #[test]

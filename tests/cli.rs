@@ -172,6 +172,31 @@ fn parse_fetches_a_url() {
 }
 
 #[test]
+fn parse_of_a_url_takes_the_language_from_content_language() {
+    let server = Server::start();
+    let story = item("s", "Hír", "/s", "<p>x</p>");
+    // The feed names no language: the header's is the articles'.
+    server.route(
+        "/hu",
+        Route::rss(rss("Served", std::slice::from_ref(&story))).header("Content-Language", "hu"),
+    );
+    // A channel <language> is nearer the entry than the header, and wins
+    // (as feed-rs gives it: lower case).
+    let with_language =
+        rss("Served", &[story]).replace("<channel>", "<channel><language>en-GB</language>");
+    server.route(
+        "/en",
+        Route::rss(with_language).header("Content-Language", "hu"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (path, want) in [("/hu", "hu"), ("/en", "en-gb")] {
+        let run = trawl(&["parse", &server.url(path)], None, dir.path());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(json_lines(&run.stdout)[0]["language"], want, "{path}");
+    }
+}
+
+#[test]
 fn a_broken_config_names_the_file_the_line_and_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
@@ -278,5 +303,43 @@ fn feeds_and_articles_show_what_was_stored() {
     assert_eq!(
         json_lines(&t.run(&["articles", "--limit", "1", "--json"]).stdout).len(),
         1
+    );
+}
+
+#[test]
+fn a_thumbnail_is_stored_exported_and_shown() {
+    let server = Server::start();
+    server.route(
+        "/p",
+        Route::rss(
+            rss(
+                "Pictures",
+                &["<item><guid>p1</guid><title>With a picture</title><link>https://p.example/1</link>\
+                   <media:thumbnail xmlns:media=\"http://search.yahoo.com/mrss/\" url=\"/t/1.jpg\"/></item>"
+                    .to_string()],
+            ),
+        ),
+    );
+    let t = Trawl::new("", &[feed("pictures", &server.url("/p"), "")]);
+    assert_eq!(t.run(&["fetch"]).code, 0);
+    let want = server.url("/t/1.jpg");
+
+    let stored = t.articles();
+    assert_eq!(stored[0]["thumbnail"], want.as_str());
+    let id = stored[0]["id"].to_string();
+    let show = t.run(&["articles", "show", &id]);
+    assert!(
+        show.stdout.contains(&format!("thumbnail:   {want}")),
+        "{}",
+        show.stdout
+    );
+    let jsonl = json_lines(&t.run(&["export"]).stdout);
+    assert_eq!(jsonl[0]["thumbnail"], want.as_str());
+    let csv = t.run(&["export", "--format", "csv"]).stdout;
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().ends_with(",thumbnail"));
+    assert!(
+        lines.next().unwrap().ends_with(&format!(",{want}")),
+        "{csv}"
     );
 }

@@ -103,10 +103,15 @@ fn three_feeds() -> (Server, Trawl) {
 fn a_near_copy_is_kept_and_linked_to_the_first_article() {
     let (_server, trawl) = three_feeds();
     // One feed at a time, so "first" is well defined.
-    for name in ["a", "b", "c"] {
+    // The copy is a new article but no new story, and `fetch` says so.
+    for (name, want) in [
+        ("a", "1 new, 0 updated"),
+        ("b", "0 new, 1 copy of a stored story, 0 updated"),
+        ("c", "1 new, 0 updated"),
+    ] {
         let run = trawl.run(&["fetch", name]);
         assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-        assert!(run.line(name).contains("1 new"), "{}", run.stdout);
+        assert!(run.line(name).contains(want), "{}", run.stdout);
     }
     let arts = trawl.articles();
     let by_feed = |f: &str| {
@@ -159,6 +164,67 @@ fn a_near_copy_is_kept_and_linked_to_the_first_article() {
         "{}",
         missing.stderr
     );
+}
+
+#[test]
+fn items_of_one_feed_linking_one_page_stay_apart_and_another_feed_joins_the_first() {
+    let server = Server::start();
+    let page = "https://weekly.example/archive/2024-16";
+    // Three stories under one link, as a weekly digest's feed gives them.
+    let items: Vec<String> = [
+        ("w1", "Bridge repairs approved", &STORY[..2]),
+        ("w2", "Bridge closure plan", &STORY[2..4]),
+        ("w3", "Business owners react", &STORY[4..]),
+    ]
+    .iter()
+    .map(|(guid, title, body)| item(guid, title, page, &html(body)))
+    .collect();
+    server.route("/weekly", Route::rss(rss("Weekly", &items)));
+    server.route(
+        "/other",
+        Route::rss(rss(
+            "Other",
+            &[item("o1", "This week", page, &html(&STORY[1..3]))],
+        )),
+    );
+    let trawl = Trawl::new(
+        "",
+        &[
+            feed("weekly", &server.url("/weekly"), ""),
+            feed("other", &server.url("/other"), ""),
+        ],
+    );
+    let run = trawl.run(&["fetch", "weekly"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.line("weekly").contains("3 new, 0 updated, 0 duplicate"),
+        "{}",
+        run.stdout
+    );
+    // Again: the same three, unchanged.
+    let run = trawl.run(&["fetch", "weekly"]);
+    assert!(
+        run.line("weekly")
+            .contains("0 new, 0 updated, 0 duplicate, 3 unchanged"),
+        "{}",
+        run.stdout
+    );
+    // Across feeds the link is the key: the first article gets a source.
+    let run = trawl.run(&["fetch", "other"]);
+    assert!(
+        run.line("other").contains("0 new, 0 updated, 1 duplicate"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        trawl.count(&format!(
+            "SELECT count(*) FROM articles WHERE url = '{page}'"
+        )),
+        3
+    );
+    let first = trawl.count("SELECT article_id FROM article_sources WHERE guid = 'w1'");
+    let other = trawl.count("SELECT article_id FROM article_sources WHERE guid = 'o1'");
+    assert_eq!(other, first);
 }
 
 #[test]
