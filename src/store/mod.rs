@@ -801,9 +801,12 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // With WAL, NORMAL loses at most the last commits on power loss, never
     // consistency; FULL would fsync on every commit.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    // Up to 64 MiB of pages (the default is 2 MiB): the B-trees of the
-    // indexes every insert touches stay in memory.
-    conn.pragma_update(None, "cache_size", -65536)?;
+    // Up to 16 MiB of pages (the default is 2 MiB): the upper levels of the
+    // indexes every insert touches stay in memory. 64 MiB (migration 4's
+    // session) was no quicker with the full-text index off the commit path
+    // and cost 34 MiB of peak RSS in a 1,000-feed first pass (181 -> 147 MiB,
+    // benches/ingest.sh A/B, same run).
+    conn.pragma_update(None, "cache_size", -16384)?;
     // Statement journals (an UPDATE or INSERT … SELECT inside the batch's
     // transaction keeps one, to undo just that statement) and temporary
     // B-trees in memory rather than in temp files: perf put 12 % of the

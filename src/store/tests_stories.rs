@@ -846,7 +846,7 @@ fn migrations_3_and_4_keep_articles_reindex_them_and_tune_the_index() {
         ),
         8
     );
-    assert_eq!(scalar(&store, "PRAGMA cache_size"), -65536);
+    assert_eq!(scalar(&store, "PRAGMA cache_size"), -16384);
 }
 
 #[test]
