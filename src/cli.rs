@@ -280,42 +280,12 @@ fn cmd_parse(args: ParseArgs) -> Result<u8> {
         .parse()
         .map_err(|_| anyhow!("unknown time zone {:?}", args.timezone))?;
     let source = args.source.as_str();
-    let (bytes, served_url, served_type, served_language) = if source.starts_with("http://")
-        || source.starts_with("https://")
-    {
-        let fetcher = Fetcher::new(Limits::default())?;
-        let response = runtime()?
-            .block_on(fetcher.fetch(&fetch::Request {
-                url: source,
-                ..Default::default()
-            }))
-            .with_context(|| source.to_string())?;
-        match response {
-            fetch::Response::Document(d) => (
-                d.body,
-                Some(d.final_url),
-                d.content_type,
-                d.content_language,
-            ),
-            fetch::Response::NotModified { .. } => {
-                bail!("{source}: the server answered 304 Not Modified to an unconditional request")
-            }
-        }
-    } else if source == "-" {
-        let mut buf = Vec::new();
-        io::stdin()
-            .read_to_end(&mut buf)
-            .context("cannot read standard input")?;
-        (buf, None, None, None)
-    } else {
-        let buf = std::fs::read(source).with_context(|| format!("cannot read {source}"))?;
-        (buf, None, None, None)
-    };
+    let doc = read_source(source)?;
     let input = parse::Input {
-        bytes: &bytes,
-        url: args.url.as_deref().or(served_url.as_deref()),
-        content_type: args.content_type.as_deref().or(served_type.as_deref()),
-        content_language: served_language.as_deref(),
+        bytes: &doc.bytes,
+        url: args.url.as_deref().or(doc.url.as_deref()),
+        content_type: args.content_type.as_deref().or(doc.content_type.as_deref()),
+        content_language: doc.content_language.as_deref(),
         timezone: tz,
         now: Utc::now(),
     };
@@ -783,32 +753,66 @@ fn feed_state(row: &FeedRow, in_config: bool, enabled: bool) -> FeedState<'_> {
     }
 }
 
+/// A document named on the command line, with what its server said of it.
+struct SourceDoc {
+    bytes: Vec<u8>,
+    /// The address it was fetched from, after redirects; none for a file.
+    url: Option<String>,
+    content_type: Option<String>,
+    content_language: Option<String>,
+}
+
+/// Fetches `source` when it is an http(s) URL, reads standard input for
+/// `-`, else reads the file.
+fn read_source(source: &str) -> Result<SourceDoc> {
+    let from_file = |bytes| SourceDoc {
+        bytes,
+        url: None,
+        content_type: None,
+        content_language: None,
+    };
+    if source == "-" {
+        let mut buf = Vec::new();
+        io::stdin()
+            .read_to_end(&mut buf)
+            .context("cannot read standard input")?;
+        return Ok(from_file(buf));
+    }
+    if !(source.starts_with("http://") || source.starts_with("https://")) {
+        let buf = std::fs::read(source).with_context(|| format!("cannot read {source}"))?;
+        return Ok(from_file(buf));
+    }
+    let fetcher = Fetcher::new(Limits::default())?;
+    let response = runtime()?
+        .block_on(fetcher.fetch(&fetch::Request {
+            url: source,
+            ..Default::default()
+        }))
+        .with_context(|| source.to_string())?;
+    match response {
+        fetch::Response::Document(d) => Ok(SourceDoc {
+            bytes: d.body,
+            url: Some(d.final_url),
+            content_type: d.content_type,
+            content_language: d.content_language,
+        }),
+        fetch::Response::NotModified { .. } => {
+            bail!("{source}: the server answered 304 Not Modified to an unconditional request")
+        }
+    }
+}
+
 /// `trawl feeds discover URL`: the feeds a page links. A page that is a
 /// feed itself is listed as its own one feed.
 fn cmd_discover(source: &str, json: bool) -> Result<u8> {
-    let (bytes, page_url, content_type) = if source.starts_with("http://")
-        || source.starts_with("https://")
-    {
-        let fetcher = Fetcher::new(Limits::default())?;
-        let response = runtime()?
-            .block_on(fetcher.fetch(&fetch::Request {
-                url: source,
-                ..Default::default()
-            }))
-            .with_context(|| source.to_string())?;
-        match response {
-            fetch::Response::Document(d) => {
-                (d.body, url::Url::parse(&d.final_url).ok(), d.content_type)
-            }
-            fetch::Response::NotModified { .. } => {
-                bail!("{source}: the server answered 304 Not Modified to an unconditional request")
-            }
-        }
-    } else {
-        // A file has no address: relative links are listed as written.
-        let bytes = std::fs::read(source).with_context(|| format!("cannot read {source}"))?;
-        (bytes, None, None)
-    };
+    // A file has no address: relative links are listed as written.
+    let SourceDoc {
+        bytes,
+        url: page_url,
+        content_type,
+        ..
+    } = read_source(source)?;
+    let page_url = page_url.and_then(|u| url::Url::parse(&u).ok());
     let text = parse::charset::decode(&bytes, content_type.as_deref()).text;
     let mut found = crate::discover::discover(&text, page_url.as_ref());
     if found.is_empty()
