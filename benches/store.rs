@@ -309,6 +309,13 @@ fn quick(runs: usize, feeds: &[Vec<Article>], t0: DateTime<Utc>) {
     };
     let (mut nw, mut nc, mut iw, mut ic, mut tw, mut tc) = Default::default();
     let push = |v: &mut Vec<Duration>, d| v.push(d);
+    let (mut fw, mut fc) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let (w, c) = timed(&mut || rows_only(feeds));
+        push(&mut fw, w);
+        push(&mut fc, c);
+    }
+    report("rows-only", fw, fc);
     for _ in 0..runs {
         let (mut store, _dir, ids) = fresh_store(feeds.len());
         let batch = updates(feeds, &ids, t0);
@@ -494,3 +501,66 @@ fn benches(c: &mut Criterion) {
 
 criterion_group!(store_benches, benches);
 criterion_main!(store_benches);
+
+/// The floor under `store/new`: the same rows, in the same transactions of
+/// `BATCH_FEEDS` feeds, inserted into a table with the `articles` columns
+/// and nothing else (no index, no lookup, no full-text queue), in a fresh
+/// database file with trawl's settings (WAL, `synchronous = NORMAL`, a
+/// 16 MiB page cache). Not trawl: what SQLite and this disk allow for
+/// these bytes.
+fn rows_only(feeds: &[Vec<Article>]) {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let mut conn = rusqlite::Connection::open(dir.path().join("floor.db")).expect("database");
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;
+         CREATE TABLE articles (id INTEGER PRIMARY KEY, url TEXT, guid TEXT NOT NULL,
+           title TEXT NOT NULL, authors TEXT NOT NULL, published_at TEXT, updated_at TEXT,
+           summary TEXT, content_html TEXT, content_text TEXT, language TEXT,
+           categories TEXT NOT NULL, enclosures TEXT NOT NULL, content_hash TEXT NOT NULL,
+           first_seen_at TEXT NOT NULL, last_seen_at TEXT NOT NULL, feed_title TEXT,
+           feed_url TEXT, feed_site_url TEXT, simhash INTEGER, duplicate_of INTEGER,
+           thumbnail TEXT);",
+    )
+    .expect("schema");
+    let seen = "2025-06-01T12:00:00Z";
+    for batch in feeds.chunks(BATCH_FEEDS) {
+        let tx = conn.transaction().expect("transaction");
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO articles (url, guid, title, authors, published_at, updated_at, \
+                     summary, content_html, content_text, language, categories, enclosures, \
+                     content_hash, first_seen_at, last_seen_at, feed_title, feed_url, \
+                     feed_site_url, simhash, duplicate_of, thumbnail) VALUES (?1, ?2, ?3, ?4, \
+                     ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?16, ?17, ?18, \
+                     NULL, NULL)",
+                )
+                .expect("statement");
+            for a in batch.iter().flatten() {
+                insert
+                    .execute(rusqlite::params![
+                        a.url,
+                        a.guid,
+                        a.title,
+                        serde_json::to_string(&a.authors).unwrap(),
+                        a.published.map(|t| t.to_rfc3339()),
+                        None::<String>,
+                        a.summary,
+                        a.content_html,
+                        a.content_text,
+                        a.language,
+                        serde_json::to_string(&a.categories).unwrap(),
+                        "[]",
+                        a.content_hash,
+                        seen,
+                        a.feed.title,
+                        a.feed.url,
+                        a.feed.site_url,
+                        0i64,
+                    ])
+                    .expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+    }
+}

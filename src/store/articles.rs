@@ -100,6 +100,7 @@ pub(super) fn store(
     seen_at: &str,
     articles: &[Article],
     policy: &Policy,
+    recent: &mut Option<near::Recent>,
 ) -> Result<Counts, StoreError> {
     let mut st = Statements::prepare(conn)?;
     let near = &policy.near_duplicates;
@@ -112,7 +113,7 @@ pub(super) fn store(
                 let join = match fp {
                     Some(fp) => {
                         let at = published.as_deref().unwrap_or(seen_at);
-                        near::find(conn, fp, at, near)?
+                        near::find(conn, recent, fp, at, near)?
                     }
                     None => None,
                 };
@@ -141,6 +142,9 @@ pub(super) fn store(
                     },
                     a.thumbnail,
                 ])?;
+                if let (Some(fp), Some(recent)) = (fp, recent.as_mut()) {
+                    recent.add(id, fp);
+                }
                 if let Some(dedupe::Join::Before(head)) = join {
                     near::make_head(conn, id, head)?;
                 }
@@ -164,6 +168,10 @@ pub(super) fn store(
                 // The stored version is kept first, when the text really
                 // changed (another source may have brought this one already).
                 let changed = revisions::archive(conn, id, &a.content_hash, policy.max_revisions)?;
+                let fp = fingerprint(a, near.min_words);
+                if let (Some(fp), Some(recent)) = (fp, recent.as_mut()) {
+                    recent.add(id, fp);
+                }
                 st.update_article.execute(params![
                     id,
                     a.url,
@@ -179,7 +187,7 @@ pub(super) fn store(
                     json(&a.enclosures),
                     a.content_hash,
                     seen_at,
-                    fingerprint(a, near.min_words).map(|fp| fp as i64),
+                    fp.map(|fp| fp as i64),
                     changed.then_some(seen_at),
                     a.thumbnail,
                 ])?;

@@ -119,6 +119,12 @@ pub struct Store {
     path: String,
     /// How commits treat near-duplicates and revisions.
     policy: Policy,
+    /// The recent fingerprints in memory (see [`near::Recent`]), loaded by
+    /// the first commit that needs them.
+    recent: Option<near::Recent>,
+    /// `PRAGMA data_version` when `recent` was loaded: it moves when
+    /// another connection commits, and `recent` may then lack its articles.
+    data_version: i64,
 }
 
 /// How [`Store::commit`] treats near-duplicates and revisions: the
@@ -458,6 +464,8 @@ impl Store {
             conn,
             path,
             policy: Policy::default(),
+            recent: None,
+            data_version: 0,
         })
     }
 
@@ -534,12 +542,23 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Inside the write lock, so no other connection commits between
+        // this check and the end of the batch.
+        let version: i64 = tx.pragma_query_value(None, "data_version", |r| r.get(0))?;
+        if version != self.data_version || self.recent.as_ref().is_some_and(|r| r.worn_out()) {
+            self.recent = None;
+            self.data_version = version;
+        }
         let counts = batch
             .iter()
-            .map(|update| commit_one(&tx, update, &self.policy))
-            .collect::<Result<Vec<_>, _>>()?;
-        tx.commit()?;
-        Ok(counts)
+            .map(|update| commit_one(&tx, update, &self.policy, &mut self.recent))
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|counts| Ok(tx.commit().map(|()| counts)?));
+        if counts.is_err() {
+            // What it learnt of this batch was rolled back with it.
+            self.recent = None;
+        }
+        counts
     }
 
     /// The latest articles, newest first (by published time, else first-seen
@@ -840,6 +859,7 @@ fn commit_one(
     conn: &Connection,
     update: &FeedUpdate,
     policy: &Policy,
+    recent: &mut Option<near::Recent>,
 ) -> Result<Counts, StoreError> {
     let fetched_at = format_time(&update.fetched_at);
     let times = feeds::FetchTimes {
@@ -881,7 +901,8 @@ fn commit_one(
                 malformed: update.malformed,
             };
             feeds::record_fetched(conn, update.feed_id, &times, &fetched)?;
-            let counts = articles::store(conn, update.feed_id, &fetched_at, articles, policy)?;
+            let counts =
+                articles::store(conn, update.feed_id, &fetched_at, articles, policy, recent)?;
             (Some(*status), None, counts)
         }
     };

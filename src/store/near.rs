@@ -85,8 +85,13 @@ pub(super) fn candidates_sql_for_tests(first: usize, n: usize, probes: usize) ->
 /// Where an article with fingerprint `fp`, published (else first seen) at
 /// `at`, joins a cluster: `None` when no stored article within the window
 /// is close enough.
+///
+/// The candidates come from `recent` when it holds every fingerprint the
+/// window could reach (loading it on first use), else from the band
+/// indexes; either way the answer is the same.
 pub(super) fn find(
     conn: &Connection,
+    recent: &mut Option<Recent>,
     fp: u64,
     at: &str,
     settings: &NearDuplicates,
@@ -94,33 +99,17 @@ pub(super) fn find(
     let window = i64::try_from(settings.window.as_secs()).unwrap_or(i64::MAX);
     let t = parse_time(at).map_or(0, |t| t.timestamp());
     let (from, to) = (t.saturating_sub(window), t.saturating_add(window));
-    let mut values: Vec<i64> = Vec::new();
-    let mut probes = 0;
-    for band in dedupe::bands(fp) {
-        let p = dedupe::probes(band, settings.max_distance);
-        probes = p.len();
-        values.extend(p.into_iter().map(i64::from));
+    if recent.is_none() {
+        *recent = Some(Recent::load(conn, window)?);
     }
-    let per_query = bands_per_query(probes);
-    let mut found: Vec<(i64, i64, Option<i64>, String)> = Vec::new();
-    for (bands, values) in BANDS
-        .chunks(per_query)
-        .zip(values.chunks(per_query * probes))
-    {
-        let mut stmt = conn.prepare_cached(&candidates_sql(bands, probes))?;
-        let params = [from, to].into_iter().chain(values.iter().copied());
-        let rows = stmt.query_map(params_from_iter(params), |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
-        for row in rows {
-            found.push(row?);
-        }
-    }
+    let found = match recent.as_ref() {
+        Some(memory) if from >= memory.complete_from => verified(
+            conn,
+            &memory.close_to(fp, settings.max_distance),
+            (from, to),
+        )?,
+        _ => from_indexes(conn, fp, (from, to), settings.max_distance)?,
+    };
     let candidates: Vec<Candidate> = found
         .iter()
         .map(|(id, simhash, duplicate_of, published)| Candidate {
@@ -147,6 +136,205 @@ pub(super) fn find(
         .unwrap_or_else(|| closest.published.to_string())
     };
     Ok(Some(dedupe::join(head, &head_published, at)))
+}
+
+/// A candidate as stored: id, fingerprint, cluster head, publish (else
+/// first-seen) time.
+type Found = (i64, i64, Option<i64>, String);
+
+/// The candidates of fingerprint `fp` published within `from..=to` (Unix
+/// seconds), through the band indexes: at most 17 values probed per band.
+fn from_indexes(
+    conn: &Connection,
+    fp: u64,
+    (from, to): (i64, i64),
+    max_distance: u32,
+) -> Result<Vec<Found>, StoreError> {
+    let mut values: Vec<i64> = Vec::new();
+    let mut probes = 0;
+    for band in dedupe::bands(fp) {
+        let p = dedupe::probes(band, max_distance);
+        probes = p.len();
+        values.extend(p.into_iter().map(i64::from));
+    }
+    let per_query = bands_per_query(probes);
+    let mut found = Vec::new();
+    for (bands, values) in BANDS
+        .chunks(per_query)
+        .zip(values.chunks(per_query * probes))
+    {
+        let mut stmt = conn.prepare_cached(&candidates_sql(bands, probes))?;
+        let params = [from, to].into_iter().chain(values.iter().copied());
+        let rows = stmt.query_map(params_from_iter(params), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        for row in rows {
+            found.push(row?);
+        }
+    }
+    Ok(found)
+}
+
+/// The stored rows of `ids` (close fingerprints found in memory) as they
+/// are now, keeping those that still have a fingerprint and were published
+/// within `from..=to`: what [`from_indexes`] would have found of them.
+/// Memory may be stale (an article since deleted, changed or re-dated);
+/// the database never is.
+fn verified(
+    conn: &Connection,
+    ids: &[i64],
+    (from, to): (i64, i64),
+) -> Result<Vec<Found>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, simhash, duplicate_of, coalesce(published_at, first_seen_at), \
+         unixepoch(coalesce(published_at, first_seen_at)) FROM articles \
+         WHERE id = ?1 AND simhash IS NOT NULL",
+    )?;
+    let mut found = Vec::new();
+    for &id in ids {
+        let row = stmt
+            .query_row([id], |r| {
+                Ok((
+                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?),
+                    r.get::<_, Option<i64>>(4)?,
+                ))
+            })
+            .optional()?;
+        if let Some((row, Some(t))) = row
+            && (from..=to).contains(&t)
+        {
+            found.push(row);
+        }
+    }
+    Ok(found)
+}
+
+/// Chains end here.
+const NONE: u32 = u32::MAX;
+
+/// The fingerprints of the recently published articles, in memory, for
+/// the writer: an article's candidates are then a few hash-chain walks
+/// instead of 68 band-index lookups (17 values in each of 4 bands at the
+/// default 6 bits), which were 45 % of the store bench's commit CPU
+/// (BENCHMARKS.md).
+///
+/// It only proposes: every candidate is read back from the database
+/// ([`verified`]) before it counts, so entries made stale by an update, a
+/// deletion or a re-dating do no harm. What it must never do is miss one,
+/// so it holds every fingerprint stored with a time at or after
+/// [`Recent::complete_from`] when it was loaded, plus every fingerprint
+/// this connection wrote since (new articles and changed texts); an
+/// article whose window reaches further back is looked up in the indexes.
+/// The store drops it when another connection commits (`PRAGMA
+/// data_version` moved), when a transaction rolls back, and once it has
+/// grown well past what it loaded (old entries then leave).
+pub(super) struct Recent {
+    /// Every fingerprint of an article published (else first seen) at or
+    /// after this Unix time was here when it was loaded.
+    complete_from: i64,
+    /// Entries when loaded.
+    loaded: usize,
+    ids: Vec<i64>,
+    fingerprints: Vec<u64>,
+    /// The first entry of each band value's chain, band by band.
+    heads: Vec<u32>,
+    /// Each entry's next entry in its chain of each band.
+    next: Vec<[u32; 4]>,
+}
+
+impl Recent {
+    /// Everything published (else first seen) in the two windows before the
+    /// latest stored time (or now, if that is earlier: a feed's future
+    /// dates must not move the bound), read from the covering band index.
+    fn load(conn: &Connection, window: i64) -> Result<Recent, StoreError> {
+        let latest: Option<i64> = conn
+            .prepare_cached(
+                "SELECT unixepoch(max(coalesce(published_at, first_seen_at))) FROM articles",
+            )?
+            .query_row([], |r| r.get(0))?;
+        let complete_from = match latest {
+            None => i64::MIN,
+            Some(latest) => latest
+                .min(chrono::Utc::now().timestamp())
+                .saturating_sub(window.saturating_mul(2)),
+        };
+        let mut recent = Recent {
+            complete_from,
+            loaded: 0,
+            ids: Vec::new(),
+            fingerprints: Vec::new(),
+            heads: vec![NONE; 4 << 16],
+            next: Vec::new(),
+        };
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, simhash FROM articles INDEXED BY articles_band0 \
+             WHERE simhash IS NOT NULL \
+             AND unixepoch(coalesce(published_at, first_seen_at)) >= ?1",
+        )?;
+        let mut rows = stmt.query([complete_from])?;
+        while let Some(row) = rows.next()? {
+            recent.add(row.get(0)?, row.get::<_, i64>(1)? as u64);
+        }
+        recent.loaded = recent.ids.len();
+        Ok(recent)
+    }
+
+    /// A memory that covers no window: every lookup goes to the indexes.
+    #[cfg(test)]
+    pub(super) fn covering_nothing() -> Recent {
+        Recent {
+            complete_from: i64::MAX,
+            loaded: 0,
+            ids: Vec::new(),
+            fingerprints: Vec::new(),
+            heads: vec![NONE; 4 << 16],
+            next: Vec::new(),
+        }
+    }
+
+    /// Records that article `id` now has fingerprint `fp`.
+    pub(super) fn add(&mut self, id: i64, fp: u64) {
+        let Ok(entry) = u32::try_from(self.ids.len()) else {
+            return; // never reached: `worn_out` drops it long before
+        };
+        let mut next = [NONE; 4];
+        for (band, value) in dedupe::bands(fp).into_iter().enumerate() {
+            let head = &mut self.heads[(band << 16) | usize::from(value)];
+            next[band] = *head;
+            *head = entry;
+        }
+        self.ids.push(id);
+        self.fingerprints.push(fp);
+        self.next.push(next);
+    }
+
+    /// The ids of the entries within `max_distance` bits of `fp`, each
+    /// once: those sharing a probed value (see [`dedupe::probes`]) in some
+    /// band, which is every fingerprint that close.
+    fn close_to(&self, fp: u64, max_distance: u32) -> Vec<i64> {
+        let mut ids = Vec::new();
+        for (band, value) in dedupe::bands(fp).into_iter().enumerate() {
+            for probe in dedupe::probes(value, max_distance) {
+                let mut entry = self.heads[(band << 16) | usize::from(probe)];
+                while entry != NONE {
+                    let e = entry as usize;
+                    if dedupe::distance(fp, self.fingerprints[e]) <= max_distance
+                        && !ids.contains(&self.ids[e])
+                    {
+                        ids.push(self.ids[e]);
+                    }
+                    entry = self.next[e][band];
+                }
+            }
+        }
+        ids
+    }
+
+    /// Whether it has grown enough past what it loaded to be read afresh
+    /// (its window moved on; stale entries cost memory).
+    pub(super) fn worn_out(&self) -> bool {
+        self.ids.len() > 2 * self.loaded + 200_000
+    }
 }
 
 /// Makes `id` the head of the cluster `old_head` leads: the old head and

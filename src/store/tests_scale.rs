@@ -225,6 +225,8 @@ fn a_database_indexed_by_triggers_keeps_its_index_after_migrating() {
         conn,
         path: ":memory:".into(),
         policy: Policy::default(),
+        recent: None,
+        data_version: 0,
     };
     assert_eq!(found(&store, "lava"), [1]);
     assert_eq!(store.pending_index().unwrap(), 0);

@@ -417,7 +417,16 @@ fn the_band_lookup_finds_every_fingerprint_within_the_threshold_and_window() {
         max_distance,
         ..NearDuplicates::default()
     };
-    let find = |max| near::find(&store.conn, fp, "2024-04-18T00:00:00Z", &settings(max)).unwrap();
+    // Both ways of finding candidates, each from scratch: memory loaded
+    // now (the window is within it) and the band indexes alone.
+    let find = |max| {
+        let at = "2024-04-18T00:00:00Z";
+        let from_memory = near::find(&store.conn, &mut None, fp, at, &settings(max)).unwrap();
+        let mut nothing = Some(near::Recent::covering_nothing());
+        let from_indexes = near::find(&store.conn, &mut nothing, fp, at, &settings(max)).unwrap();
+        assert_eq!(from_memory, from_indexes, "at {max} bits");
+        from_memory
+    };
     assert_eq!(find(3), Some(crate::dedupe::Join::Under(1)));
     assert_eq!(find(2), None);
     assert_eq!(
@@ -465,6 +474,132 @@ fn the_band_lookup_finds_every_fingerprint_within_the_threshold_and_window() {
         );
         assert!(!plan.contains("SCAN"), "{plan}");
     }
+}
+
+/// The writer's memory of recent fingerprints proposes exactly what the
+/// band indexes do: 3,000 stored fingerprints in clusters over 40 days,
+/// some since deleted, re-dated or given a new text behind its back, and
+/// 600 lookups near them at every threshold, answered both ways.
+#[test]
+fn recent_fingerprints_in_memory_answer_as_the_band_indexes_do() {
+    let store = Store::open_in_memory().unwrap();
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = move || {
+        // xorshift64*: deterministic, no dependency.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    let flip = |fp: u64, bits: u64, r: &mut dyn FnMut() -> u64| {
+        (0..bits).fold(fp, |fp, _| fp ^ (1 << (r() % 64)))
+    };
+    let day = |d: u64| format!("2024-03-{:02}T{:02}:00:00Z", 1 + d % 28, d % 24);
+    let mut roots = Vec::new();
+    for id in 1..=3_000_i64 {
+        let fp = if id % 3 == 0 || roots.is_empty() {
+            let fp = next();
+            roots.push(fp);
+            fp
+        } else {
+            let root = roots[(next() % roots.len() as u64) as usize];
+            flip(root, next() % 9, &mut next)
+        };
+        with_fingerprint(&store, id, fp, &day(next() % 40));
+    }
+    let settings = |max_distance| NearDuplicates {
+        max_distance,
+        ..NearDuplicates::default()
+    };
+    let mut memory = None;
+    near::find(
+        &store.conn,
+        &mut memory,
+        0,
+        "2024-03-15T00:00:00Z",
+        &settings(6),
+    )
+    .unwrap();
+    // Behind the memory's back: deleted, re-dated, re-texted.
+    store
+        .conn
+        .execute_batch(
+            "DELETE FROM articles WHERE id % 17 = 0;
+             UPDATE articles SET published_at = '2023-01-01T00:00:00Z' WHERE id % 19 = 0;
+             UPDATE articles SET simhash = NULL WHERE id % 23 = 0;",
+        )
+        .unwrap();
+    let mut compared = 0;
+    for _ in 0..600 {
+        let root = roots[(next() % roots.len() as u64) as usize];
+        let fp = flip(root, next() % 9, &mut next);
+        let at = day(next() % 40);
+        for max in 0..=crate::dedupe::MAX_DISTANCE {
+            let from_memory =
+                near::find(&store.conn, &mut memory, fp, &at, &settings(max)).unwrap();
+            let mut nothing = Some(near::Recent::covering_nothing());
+            let from_indexes =
+                near::find(&store.conn, &mut nothing, fp, &at, &settings(max)).unwrap();
+            assert_eq!(from_memory, from_indexes, "{fp:#x} at {at}, {max} bits");
+            compared += usize::from(from_indexes.is_some());
+        }
+    }
+    assert!(compared > 1_000, "only {compared} lookups found a match");
+}
+
+/// Another process's commit (a one-off `trawl fetch` beside the daemon)
+/// lands between two of this writer's batches: its articles are found as
+/// near-duplicates all the same.
+#[test]
+fn near_copies_of_another_writers_articles_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.db");
+    let feed = |n: &str| FeedConfig {
+        name: n.to_string(),
+        url: format!("https://{n}.test/feed"),
+        interval: None,
+        timezone: None,
+        tags: Vec::new(),
+        enabled: true,
+    };
+    let mut daemon = Store::open(&path).unwrap();
+    let ids: Vec<i64> = daemon
+        .sync_feeds(&[feed("a"), feed("b"), feed("c")])
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let mut other = Store::open(&path).unwrap();
+    // The daemon's writer has its memory loaded by a first new story...
+    let first = prose(11, 300);
+    put(
+        &mut daemon,
+        ids[0],
+        "2024-04-17T10:00:00Z",
+        vec![entry("a1", "Dam opens", &first, "2024-04-17T09:00:00Z")],
+    );
+    // ...then the other process stores a second one...
+    let second = prose(12, 300);
+    put(
+        &mut other,
+        ids[1],
+        "2024-04-17T10:05:00Z",
+        vec![entry("b1", "Port strike", &second, "2024-04-17T09:30:00Z")],
+    );
+    // ...of which the daemon now receives a near copy.
+    put(
+        &mut daemon,
+        ids[2],
+        "2024-04-17T10:10:00Z",
+        vec![entry(
+            "c1",
+            "Port strike",
+            &edited(&second, 1),
+            "2024-04-17T09:40:00Z",
+        )],
+    );
+    let (b1, _) = link(&daemon, "b1");
+    assert_eq!(link(&daemon, "c1").1, Some(b1));
 }
 
 fn near_sql_for_plan(first: usize, bands: usize, probes: usize) -> String {
