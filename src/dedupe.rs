@@ -50,9 +50,10 @@
 //! probability 4 · 10⁻¹², so precision stays 100 % on the generated sets.
 //! The curve is in the README and in the script's output.
 //!
-//! Candidates are found by lookup, not by scanning: the store indexes the
-//! four 16-bit [`bands`] of every fingerprint, and two fingerprints within 3
-//! bits agree in at least one band (pigeonhole). Larger thresholds, up to
+//! Candidates are found by lookup, not by scanning: the store's writer
+//! chains every fingerprint on its four 16-bit [`bands`] (in memory, see
+//! `store::near`), and two fingerprints within 3 bits agree in at least one
+//! band (pigeonhole). Larger thresholds, up to
 //! [`MAX_DISTANCE`], also look up every band value one bit away
 //! ([`probes`]): within 7 bits, some band differs in at most one. That is
 //! 17 lookups per band instead of one.

@@ -1,11 +1,12 @@
 //! Near-duplicates in the database: a new fingerprint's candidates, found
-//! through the four band indexes of migration 3 within the publish-time
-//! window, and the cluster bookkeeping (`articles.duplicate_of` always
-//! names the cluster head, never a member). The decisions are
+//! in the writer's memory of stored fingerprints ([`Recent`], read from the
+//! `articles_fingerprints` index) and checked against the rows within the
+//! publish-time window, and the cluster bookkeeping (`articles.duplicate_of`
+//! always names the cluster head, never a member). The decisions are
 //! [`crate::dedupe`]'s.
 
 use rusqlite::functions::FunctionFlags;
-use rusqlite::{Connection, OptionalExtension, params_from_iter};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::StoreError;
 use crate::article::parse_time;
@@ -32,63 +33,12 @@ pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-/// The band expressions, exactly as the indexes `articles_band0` to
-/// `articles_band3` spell them (the planner matches them as written).
-const BANDS: [&str; 4] = [
-    "(simhash & 65535)",
-    "((simhash >> 16) & 65535)",
-    "((simhash >> 32) & 65535)",
-    "((simhash >> 48) & 65535)",
-];
-
-/// The candidates query over `bands` (some of [`BANDS`]) for `probes`
-/// values per band: ?1 and ?2 bound the publish time (Unix seconds, as the
-/// indexes hold it), then the band values, the first band's first.
-fn candidates_sql(bands: &[&str], probes: usize) -> String {
-    let mut next = 3;
-    let parts: Vec<String> = bands
-        .iter()
-        .map(|band| {
-            let values: Vec<String> = (0..probes)
-                .map(|_| {
-                    next += 1;
-                    format!("?{}", next - 1)
-                })
-                .collect();
-            format!(
-                "SELECT id, simhash, duplicate_of, coalesce(published_at, first_seen_at) \
-                 FROM articles WHERE simhash IS NOT NULL AND {band} IN ({}) \
-                 AND unixepoch(coalesce(published_at, first_seen_at)) BETWEEN ?1 AND ?2",
-                values.join(", ")
-            )
-        })
-        .collect();
-    parts.join(" UNION ALL ")
-}
-
-/// How many bands one candidates query covers. With one value per band,
-/// one query over all four bands (a `UNION ALL`) is quickest. With 17
-/// values per band (thresholds above 3 bits), SQLite ran that compound more
-/// than twice as slowly as the four bands' queries one after the other
-/// (about 300 against 130 µs per lookup in 9,000 articles, same run), so
-/// each band gets its own.
-fn bands_per_query(probes: usize) -> usize {
-    if probes == 1 { BANDS.len() } else { 1 }
-}
-
-/// The candidates query over bands `first..first + n`, for plan tests.
-#[cfg(test)]
-pub(super) fn candidates_sql_for_tests(first: usize, n: usize, probes: usize) -> String {
-    candidates_sql(&BANDS[first..first + n], probes)
-}
-
 /// Where an article with fingerprint `fp`, published (else first seen) at
 /// `at`, joins a cluster: `None` when no stored article within the window
 /// is close enough.
 ///
-/// The candidates come from `recent` when it holds every fingerprint the
-/// window could reach (loading it on first use), else from the band
-/// indexes; either way the answer is the same.
+/// `recent` is loaded on first use and extended back in time when the
+/// window reaches before what it holds.
 pub(super) fn find(
     conn: &Connection,
     recent: &mut Option<Recent>,
@@ -99,17 +49,20 @@ pub(super) fn find(
     let window = i64::try_from(settings.window.as_secs()).unwrap_or(i64::MAX);
     let t = parse_time(at).map_or(0, |t| t.timestamp());
     let (from, to) = (t.saturating_sub(window), t.saturating_add(window));
-    if recent.is_none() {
-        *recent = Some(Recent::load(conn, window)?);
-    }
-    let found = match recent.as_ref() {
-        Some(memory) if from >= memory.complete_from => verified(
-            conn,
-            &memory.close_to(fp, settings.max_distance),
-            (from, to),
-        )?,
-        _ => from_indexes(conn, fp, (from, to), settings.max_distance)?,
+    let memory = match recent {
+        Some(memory) => memory,
+        None => recent.insert(Recent::load(conn, window)?),
     };
+    if from < memory.complete_from {
+        // One window more than needed: the next older article is likely
+        // covered too.
+        memory.extend(conn, from.saturating_sub(window))?;
+    }
+    let found = verified(
+        conn,
+        &memory.close_to(fp, settings.max_distance),
+        (from, to),
+    )?;
     let candidates: Vec<Candidate> = found
         .iter()
         .map(|(id, simhash, duplicate_of, published)| Candidate {
@@ -142,42 +95,9 @@ pub(super) fn find(
 /// first-seen) time.
 type Found = (i64, i64, Option<i64>, String);
 
-/// The candidates of fingerprint `fp` published within `from..=to` (Unix
-/// seconds), through the band indexes: at most 17 values probed per band.
-fn from_indexes(
-    conn: &Connection,
-    fp: u64,
-    (from, to): (i64, i64),
-    max_distance: u32,
-) -> Result<Vec<Found>, StoreError> {
-    let mut values: Vec<i64> = Vec::new();
-    let mut probes = 0;
-    for band in dedupe::bands(fp) {
-        let p = dedupe::probes(band, max_distance);
-        probes = p.len();
-        values.extend(p.into_iter().map(i64::from));
-    }
-    let per_query = bands_per_query(probes);
-    let mut found = Vec::new();
-    for (bands, values) in BANDS
-        .chunks(per_query)
-        .zip(values.chunks(per_query * probes))
-    {
-        let mut stmt = conn.prepare_cached(&candidates_sql(bands, probes))?;
-        let params = [from, to].into_iter().chain(values.iter().copied());
-        let rows = stmt.query_map(params_from_iter(params), |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?;
-        for row in rows {
-            found.push(row?);
-        }
-    }
-    Ok(found)
-}
-
 /// The stored rows of `ids` (close fingerprints found in memory) as they
 /// are now, keeping those that still have a fingerprint and were published
-/// within `from..=to`: what [`from_indexes`] would have found of them.
+/// within `from..=to` (Unix seconds).
 /// Memory may be stale (an article since deleted, changed or re-dated);
 /// the database never is.
 fn verified(
@@ -209,30 +129,41 @@ fn verified(
     Ok(found)
 }
 
+/// The latest time of a fingerprinted article (Unix seconds): the last
+/// entry of `articles_fingerprints`.
+pub(super) const LATEST: &str = "SELECT max(unixepoch(coalesce(published_at, first_seen_at))) \
+     FROM articles INDEXED BY articles_fingerprints WHERE simhash IS NOT NULL";
+
+/// The fingerprints published (else first seen) from ?1 up to ?2: a range
+/// of `articles_fingerprints`, never a read of the wide article row.
+pub(super) const RANGE: &str = "SELECT id, simhash FROM articles \
+     INDEXED BY articles_fingerprints WHERE simhash IS NOT NULL \
+     AND unixepoch(coalesce(published_at, first_seen_at)) >= ?1 \
+     AND unixepoch(coalesce(published_at, first_seen_at)) < ?2";
+
 /// Chains end here.
 const NONE: u32 = u32::MAX;
 
-/// The fingerprints of the recently published articles, in memory, for
-/// the writer: an article's candidates are then a few hash-chain walks
-/// instead of 68 band-index lookups (17 values in each of 4 bands at the
-/// default 6 bits), which were 45 % of the store bench's commit CPU
-/// (BENCHMARKS.md).
+/// The fingerprints of the stored articles from some time on, in memory,
+/// for the writer: an article's candidates are a few hash-chain walks. The
+/// four band indexes they replace (migration 8) cost 68 index lookups per
+/// new article at the default 6 bits (45 % of the store bench's commit CPU)
+/// and four random-order index inserts (another 31 %; BENCHMARKS.md).
 ///
 /// It only proposes: every candidate is read back from the database
 /// ([`verified`]) before it counts, so entries made stale by an update, a
 /// deletion or a re-dating do no harm. What it must never do is miss one,
 /// so it holds every fingerprint stored with a time at or after
-/// [`Recent::complete_from`] when it was loaded, plus every fingerprint
-/// this connection wrote since (new articles and changed texts); an
-/// article whose window reaches further back is looked up in the indexes.
-/// The store drops it when another connection commits (`PRAGMA
-/// data_version` moved), when a transaction rolls back, and once it has
-/// grown well past what it loaded (old entries then leave).
+/// [`Recent::complete_from`], plus every fingerprint this connection wrote
+/// since it was loaded (new articles and changed texts). The store drops it
+/// when another connection commits (`PRAGMA data_version` moved), when a
+/// transaction rolls back, and once it has grown well past what it read
+/// (old entries then leave).
 pub(super) struct Recent {
     /// Every fingerprint of an article published (else first seen) at or
-    /// after this Unix time was here when it was loaded.
+    /// after this Unix time is here.
     complete_from: i64,
-    /// Entries when loaded.
+    /// Entries read from the database.
     loaded: usize,
     ids: Vec<i64>,
     fingerprints: Vec<u64>,
@@ -245,51 +176,39 @@ pub(super) struct Recent {
 impl Recent {
     /// Everything published (else first seen) in the two windows before the
     /// latest stored time (or now, if that is earlier: a feed's future
-    /// dates must not move the bound), read from the covering band index.
+    /// dates must not move the bound).
     fn load(conn: &Connection, window: i64) -> Result<Recent, StoreError> {
-        let latest: Option<i64> = conn
-            .prepare_cached(
-                "SELECT unixepoch(max(coalesce(published_at, first_seen_at))) FROM articles",
-            )?
-            .query_row([], |r| r.get(0))?;
-        let complete_from = match latest {
-            None => i64::MIN,
-            Some(latest) => latest
-                .min(chrono::Utc::now().timestamp())
-                .saturating_sub(window.saturating_mul(2)),
-        };
+        let latest: Option<i64> = conn.prepare_cached(LATEST)?.query_row([], |r| r.get(0))?;
         let mut recent = Recent {
-            complete_from,
-            loaded: 0,
-            ids: Vec::new(),
-            fingerprints: Vec::new(),
-            heads: vec![NONE; 4 << 16],
-            next: Vec::new(),
-        };
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, simhash FROM articles INDEXED BY articles_band0 \
-             WHERE simhash IS NOT NULL \
-             AND unixepoch(coalesce(published_at, first_seen_at)) >= ?1",
-        )?;
-        let mut rows = stmt.query([complete_from])?;
-        while let Some(row) = rows.next()? {
-            recent.add(row.get(0)?, row.get::<_, i64>(1)? as u64);
-        }
-        recent.loaded = recent.ids.len();
-        Ok(recent)
-    }
-
-    /// A memory that covers no window: every lookup goes to the indexes.
-    #[cfg(test)]
-    pub(super) fn covering_nothing() -> Recent {
-        Recent {
             complete_from: i64::MAX,
             loaded: 0,
             ids: Vec::new(),
             fingerprints: Vec::new(),
             heads: vec![NONE; 4 << 16],
             next: Vec::new(),
+        };
+        let from = match latest {
+            None => i64::MIN,
+            Some(latest) => latest
+                .min(chrono::Utc::now().timestamp())
+                .saturating_sub(window.saturating_mul(2)),
+        };
+        recent.extend(conn, from)?;
+        Ok(recent)
+    }
+
+    /// Reads the fingerprints published from `from` up to what it holds
+    /// (a range of the time-ordered covering index).
+    fn extend(&mut self, conn: &Connection, from: i64) -> Result<(), StoreError> {
+        let mut stmt = conn.prepare_cached(RANGE)?;
+        let mut rows = stmt.query([from, self.complete_from])?;
+        let before = self.ids.len();
+        while let Some(row) = rows.next()? {
+            self.add(row.get(0)?, row.get::<_, i64>(1)? as u64);
         }
+        self.loaded += self.ids.len() - before;
+        self.complete_from = from;
+        Ok(())
     }
 
     /// Records that article `id` now has fingerprint `fp`.
@@ -330,7 +249,7 @@ impl Recent {
         ids
     }
 
-    /// Whether it has grown enough past what it loaded to be read afresh
+    /// Whether it has grown enough past what it read to be read afresh
     /// (its window moved on; stale entries cost memory).
     pub(super) fn worn_out(&self) -> bool {
         self.ids.len() > 2 * self.loaded + 200_000
