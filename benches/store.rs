@@ -3,8 +3,8 @@
 //!
 //! 100,000 generated articles (1–5 KB of text each, with HTML, summary,
 //! authors, categories) in feeds of 20–50, committed the way the writer
-//! commits them: [`BATCH_FEEDS`] feed outcomes per transaction (the writer's
-//! `MAX_BATCH`). Three measurements, each reported as articles/s:
+//! commits them: [`BATCH_FEEDS`] feed outcomes per transaction. Three
+//! measurements, each reported as articles/s:
 //!
 //! - `new`: all of them into a fresh database (every entry an insert, with
 //!   its FTS5 rows);
@@ -20,7 +20,8 @@
 //! Quick mode, without criterion (minutes instead of ~12): `TRAWL_STORE_QUICK=N
 //! cargo bench --bench store` runs each measurement N times on fresh data and
 //! prints the median wall time, articles/s and the median CPU time (user+sys)
-//! of each. See BENCHMARKS.md.
+//! of each, and first `rows-only` (see [`rows_only`]): the floor under
+//! `new`. See BENCHMARKS.md.
 
 use std::time::{Duration, Instant};
 
@@ -34,7 +35,9 @@ use trawl::store::{FeedUpdate, Outcome, Store};
 /// Articles per measurement.
 const ARTICLES: usize = 100_000;
 
-/// Feed outcomes per transaction: the writer's `MAX_BATCH` in `src/ingest.rs`.
+/// Feed outcomes per transaction: the writer's `MAX_BATCH` in `src/ingest.rs`
+/// when these figures started (it is 16 now: less memory, the same speed);
+/// kept so that figures compare across sessions.
 const BATCH_FEEDS: usize = 64;
 
 /// A small deterministic generator (SplitMix64): the same articles every run.
