@@ -356,19 +356,7 @@ fn quick(runs: usize, feeds: &[Vec<Article>], t0: DateTime<Utc>) {
     }
     report("unchanged", uw, uc);
     for pass in 1..=runs {
-        let prefix = format!("copy{pass}-");
-        let ids: Vec<i64> = store
-            .sync_feeds(
-                &[
-                    feed_configs(feeds.len(), "site"),
-                    feed_configs(feeds.len(), &prefix),
-                ]
-                .concat(),
-            )
-            .expect("feeds")[feeds.len()..]
-            .iter()
-            .map(|f| f.id)
-            .collect();
+        let ids = copy_feeds(&mut store, feeds.len(), pass as i64);
         let copies = updates(
             feeds,
             &ids,
@@ -381,6 +369,20 @@ fn quick(runs: usize, feeds: &[Vec<Article>], t0: DateTime<Utc>) {
         push(&mut oc, c);
     }
     report("other-feed", ow, oc);
+}
+
+/// `count` more feeds (`copy{pass}-0`, ...) beside the `count` original
+/// ones, which stay configured; returns the new feeds' ids.
+fn copy_feeds(store: &mut Store, count: usize, pass: i64) -> Vec<i64> {
+    let configured = [
+        feed_configs(count, "site"),
+        feed_configs(count, &format!("copy{pass}-")),
+    ]
+    .concat();
+    store.sync_feeds(&configured).expect("feeds")[count..]
+        .iter()
+        .map(|f| f.id)
+        .collect()
 }
 
 /// A fresh database file with `count` feeds; returns it, its folder and the
@@ -479,19 +481,7 @@ fn benches(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 pass += 1;
-                let prefix = format!("copy{pass}-");
-                let ids: Vec<i64> = store
-                    .sync_feeds(
-                        &[
-                            feed_configs(feeds.len(), "site"),
-                            feed_configs(feeds.len(), &prefix),
-                        ]
-                        .concat(),
-                    )
-                    .expect("feeds")[feeds.len()..]
-                    .iter()
-                    .map(|f| f.id)
-                    .collect();
+                let ids = copy_feeds(&mut store, feeds.len(), pass);
                 let at = t0 + chrono::Duration::minutes(pass);
                 let copies = updates(&feeds, &ids, at);
                 total += commit_all(&mut store, &copies);

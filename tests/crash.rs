@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Route, Server, Trawl, feed, item, rss};
+use common::{Route, Server, Trawl, eventually, feed, item, rss, terminate};
 
 const TEXT: &str = "<p>Officials said the bridge would stay closed for repairs until the end \
     of the month, after inspectors found cracks in two of its supporting piers during a \
@@ -86,20 +86,10 @@ impl Daemon {
     }
 
     fn stop(mut self) -> std::process::ExitStatus {
-        // SAFETY: as above.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let until = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < until,
-                "no exit after SIGTERM\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let log = self.log.clone();
+        terminate(&mut self.child, Duration::from_secs(20), || {
+            std::fs::read_to_string(&log).unwrap_or_default()
+        })
     }
 
     fn alive(&mut self) -> bool {
@@ -115,14 +105,6 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-fn eventually(within: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-    let until = Instant::now() + within;
-    while !cond() {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Behavior, Route, Server, Trawl, feed, item, rss};
+use common::{Behavior, Route, Server, Trawl, eventually, feed, item, rss};
 
 const TEXT: &str = "<p>Ministers met on Tuesday to agree the budget for the coming year, \
     after weeks of talks between the coalition partners about spending on schools, \
@@ -75,18 +75,10 @@ impl Daemon {
     }
 
     fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
-        let until = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < until,
-                "still running after {within:?}\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let log = self.log.clone();
+        common::wait_exit(&mut self.child, within, || {
+            std::fs::read_to_string(&log).unwrap_or_default()
+        })
     }
 
     fn log(&self) -> String {
@@ -98,15 +90,6 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// Polls `cond` until it holds; panics with `what` after `within`.
-fn eventually(within: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-    let until = Instant::now() + within;
-    while !cond() {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -21,9 +21,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Route, Server, Trawl, feed, item, rss};
+use common::{Route, Server, Trawl, eventually, eventually_with, feed, item, rss, terminate};
 
 const TEXT: &str = "Officials said the bridge would stay closed for repairs until the end \
     of the month, after inspectors found cracks in two of its supporting piers during a \
@@ -102,20 +102,10 @@ impl Daemon {
     }
 
     fn stop(mut self) -> std::process::ExitStatus {
-        // SAFETY: signalling our own child, which has not been reaped yet.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let until = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < until,
-                "no exit after SIGTERM\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let log = self.log.clone();
+        terminate(&mut self.child, Duration::from_secs(30), || {
+            log.lock().unwrap().clone()
+        })
     }
 }
 
@@ -126,26 +116,10 @@ impl Drop for Daemon {
     }
 }
 
-fn eventually(within: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-    let until = Instant::now() + within;
-    while !cond() {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 impl Daemon {
     /// [`eventually`], with the daemon's log when it times out.
-    fn eventually(&self, within: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-        let until = Instant::now() + within;
-        while !cond() {
-            assert!(
-                Instant::now() < until,
-                "timed out waiting for {what}; the daemon's log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    fn eventually(&self, within: Duration, what: &str, cond: impl FnMut() -> bool) {
+        eventually_with(within, what, || self.log(), cond);
     }
 }
 

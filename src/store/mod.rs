@@ -549,16 +549,19 @@ impl Store {
             self.recent = None;
             self.data_version = version;
         }
-        let counts = batch
+        let committed = batch
             .iter()
             .map(|update| commit_one(&tx, update, &self.policy, &mut self.recent))
             .collect::<Result<Vec<_>, _>>()
-            .and_then(|counts| Ok(tx.commit().map(|()| counts)?));
-        if counts.is_err() {
+            .and_then(|counts| {
+                tx.commit()?;
+                Ok(counts)
+            });
+        if committed.is_err() {
             // What it learnt of this batch was rolled back with it.
             self.recent = None;
         }
-        counts
+        committed
     }
 
     /// The latest articles, newest first (by published time, else first-seen

@@ -20,7 +20,7 @@ fn t(s: &str) -> DateTime<Utc> {
     parse_time(s).unwrap()
 }
 
-fn feed(name: &str, url: &str) -> FeedConfig {
+pub(super) fn feed(name: &str, url: &str) -> FeedConfig {
     FeedConfig {
         name: name.to_string(),
         url: url.to_string(),
@@ -92,14 +92,16 @@ fn not_modified(feed_id: i64, at: &str) -> FeedUpdate {
     update(feed_id, at, outcome)
 }
 
+/// Feed `name` at `https://name.test/feed`.
+pub(super) fn site_feed(name: &str) -> FeedConfig {
+    feed(name, &format!("https://{name}.test/feed"))
+}
+
 /// A store that knows feeds `a`, `b`, ... (urls `https://a.test/feed`, ...);
 /// returns their ids in that order.
-fn store_with(names: &[&str]) -> (Store, Vec<i64>) {
+pub(super) fn store_with(names: &[&str]) -> (Store, Vec<i64>) {
     let mut store = Store::open_in_memory().unwrap();
-    let configured: Vec<_> = names
-        .iter()
-        .map(|n| feed(n, &format!("https://{n}.test/feed")))
-        .collect();
+    let configured: Vec<_> = names.iter().map(|n| site_feed(n)).collect();
     let ids = store
         .sync_feeds(&configured)
         .unwrap()

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::tests::query_plan;
+use super::tests::{query_plan, site_feed, store_with};
 use super::*;
 use crate::article::parse_time;
 use crate::dedupe::content_hash;
@@ -14,29 +14,6 @@ const LEASE: Duration = Duration::from_secs(300);
 
 fn t(s: &str) -> DateTime<Utc> {
     parse_time(s).unwrap()
-}
-
-fn feed(name: &str) -> FeedConfig {
-    FeedConfig {
-        name: name.to_string(),
-        url: format!("https://{name}.test/feed"),
-        interval: None,
-        timezone: None,
-        tags: Vec::new(),
-        enabled: true,
-    }
-}
-
-fn store_with(names: &[&str]) -> (Store, Vec<i64>) {
-    let mut store = Store::open_in_memory().unwrap();
-    let configured: Vec<_> = names.iter().map(|n| feed(n)).collect();
-    let ids = store
-        .sync_feeds(&configured)
-        .unwrap()
-        .iter()
-        .map(|r| r.id)
-        .collect();
-    (store, ids)
 }
 
 fn entry(guid: &str, url: &str, title: &str, text: &str) -> Article {
@@ -258,7 +235,7 @@ fn next_due_skips_leased_and_disabled_feeds_and_walks_an_index() {
         .unwrap();
     let mut configured: Vec<_> = ["a", "b", "c", "d", "gone", "off"]
         .into_iter()
-        .map(feed)
+        .map(site_feed)
         .collect();
     configured[5].enabled = false;
     store.sync_feeds(&configured).unwrap();

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::tests::query_plan;
+use super::tests::{query_plan, site_feed, store_with};
 use super::*;
 use crate::article::parse_time;
 use crate::dedupe::content_hash;
@@ -103,28 +103,6 @@ fn entry(guid: &str, title: &str, text: &str, published: &str) -> Article {
         feed: FeedInfo::default(),
         content_hash: content_hash(title, text),
     }
-}
-
-fn store_with(names: &[&str]) -> (Store, Vec<i64>) {
-    let mut store = Store::open_in_memory().unwrap();
-    let feeds: Vec<FeedConfig> = names
-        .iter()
-        .map(|n| FeedConfig {
-            name: n.to_string(),
-            url: format!("https://{n}.test/feed"),
-            interval: None,
-            timezone: None,
-            tags: Vec::new(),
-            enabled: true,
-        })
-        .collect();
-    let ids = store
-        .sync_feeds(&feeds)
-        .unwrap()
-        .iter()
-        .map(|r| r.id)
-        .collect();
-    (store, ids)
 }
 
 fn put(store: &mut Store, feed_id: i64, at: &str, articles: Vec<Article>) -> Counts {
@@ -603,17 +581,9 @@ fn fingerprints_in_memory_answer_as_a_scan_of_every_article_does() {
 fn near_copies_of_another_writers_articles_are_found() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("two.db");
-    let feed = |n: &str| FeedConfig {
-        name: n.to_string(),
-        url: format!("https://{n}.test/feed"),
-        interval: None,
-        timezone: None,
-        tags: Vec::new(),
-        enabled: true,
-    };
     let mut daemon = Store::open(&path).unwrap();
     let ids: Vec<i64> = daemon
-        .sync_feeds(&[feed("a"), feed("b"), feed("c")])
+        .sync_feeds(&["a", "b", "c"].map(site_feed))
         .unwrap()
         .iter()
         .map(|r| r.id)

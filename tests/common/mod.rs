@@ -489,3 +489,54 @@ pub fn item(guid: &str, title: &str, link: &str, body: &str) -> String {
         "<item><guid isPermaLink=\"false\">{guid}</guid><title>{title}</title><link>{link}</link><description><![CDATA[{body}]]></description></item>"
     )
 }
+
+/// Polls `cond` every 50 ms until it holds; panics naming `what` after
+/// `within`.
+pub fn eventually(within: Duration, what: &str, cond: impl FnMut() -> bool) {
+    eventually_with(within, what, String::new, cond);
+}
+
+/// [`eventually`], with `context()` (a daemon's log, say) in the panic.
+pub fn eventually_with(
+    within: Duration,
+    what: &str,
+    context: impl Fn() -> String,
+    mut cond: impl FnMut() -> bool,
+) {
+    let until = std::time::Instant::now() + within;
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < until,
+            "timed out waiting for {what}\n{}",
+            context()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends SIGTERM to `child` (not reaped yet) and waits up to `within` for
+/// it to exit; panics with `log()` if it does not.
+pub fn terminate(
+    child: &mut std::process::Child,
+    within: Duration,
+    log: impl Fn() -> String,
+) -> std::process::ExitStatus {
+    // SAFETY: signalling our own child, which has not been reaped yet.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    wait_exit(child, within, log)
+}
+
+/// Waits up to `within` for `child` to exit; panics with `log()` if it
+/// does not.
+pub fn wait_exit(
+    child: &mut std::process::Child,
+    within: Duration,
+    log: impl Fn() -> String,
+) -> std::process::ExitStatus {
+    let mut status = None;
+    eventually_with(within, "the process to exit", log, || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    status.expect("exited")
+}
