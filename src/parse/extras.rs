@@ -142,16 +142,16 @@ pub(super) fn scan(doc: &str, kind: &FeedType) -> Extras {
         match next {
             b'!' => {
                 i = if rest.starts_with("<!--") {
-                    rest.find("-->").map_or(doc.len(), |e| p + e + 3)
+                    memchr::memmem::find(rest.as_bytes(), b"-->").map_or(doc.len(), |e| p + e + 3)
                 } else if rest.starts_with("<![CDATA[") {
-                    rest.find("]]>").map_or(doc.len(), |e| p + e + 3)
+                    memchr::memmem::find(rest.as_bytes(), b"]]>").map_or(doc.len(), |e| p + e + 3)
                 } else {
                     rest.find('>').map_or(doc.len(), |e| p + e + 1)
                 };
                 continue;
             }
             b'?' => {
-                i = rest.find("?>").map_or(doc.len(), |e| p + e + 2);
+                i = memchr::memmem::find(rest.as_bytes(), b"?>").map_or(doc.len(), |e| p + e + 2);
                 continue;
             }
             b'/' => {
@@ -581,10 +581,12 @@ fn entity(name: &str) -> Option<char> {
 /// means in its dates, see [`super::date::Cst`]): the first `<language>`,
 /// `<dc:language>` or `xml:lang` before the first item or entry.
 pub(super) fn declared_language(doc: &str) -> Option<&str> {
-    let head = ["<item", "<entry"]
-        .iter()
-        .filter_map(|t| doc.find(t))
-        .min()
+    // One pass over the `<`s: searching for each tag apart read a whole RSS
+    // document in vain for `<entry` (3.7 % of parsing, perf).
+    let head = doc
+        .match_indices('<')
+        .map(|(at, _)| at)
+        .find(|&at| doc[at + 1..].starts_with("item") || doc[at + 1..].starts_with("entry"))
         .map_or(doc, |end| &doc[..end]);
     let element = |open: &str| {
         let at = head.find(open)? + open.len();

@@ -246,25 +246,9 @@ fn text_of_sanitized(html: &str) -> String {
     w.out
 }
 
-/// The first `<` or `&` in `b`. Text runs between tags are long: a whole
-/// chunk is tested at once (a loop the compiler vectorizes), and only the
-/// chunk that holds one is searched byte by byte.
+/// The first `<` or `&` in `b`.
 fn find_markup(b: &[u8]) -> Option<usize> {
-    const CHUNK: usize = 32;
-    let mut at = 0;
-    for chunk in b.chunks_exact(CHUNK) {
-        if chunk
-            .iter()
-            .fold(false, |hit, &c| hit | (c == b'<') | (c == b'&'))
-        {
-            break;
-        }
-        at += CHUNK;
-    }
-    b[at..]
-        .iter()
-        .position(|&c| c == b'<' || c == b'&')
-        .map(|p| at + p)
+    memchr::memchr2(b'<', b'&', b)
 }
 
 /// The end of the tag whose attributes start at `at`: just past its `>`,
@@ -286,10 +270,7 @@ fn tag_end(b: &[u8], mut at: usize) -> usize {
 }
 
 fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    b.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| from + p)
+    memchr::memmem::find(b.get(from..)?, needle).map(|p| from + p)
 }
 
 /// The character reference at the start of `b` (which starts with `&`) as
