@@ -38,6 +38,7 @@
 //!   entry leaves the index in the transaction that changes it.
 
 mod articles;
+mod checkpoint;
 mod feeds;
 mod fetch_log;
 mod near;
@@ -435,7 +436,11 @@ impl Store {
                 source,
             })?;
         }
-        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+        let mut conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: name.clone(),
+            source,
+        })?;
+        checkpoint::install(&mut conn, path).map_err(|source| StoreError::Open {
             path: name.clone(),
             source,
         })?;

@@ -387,3 +387,57 @@ fn re_seen_entries_move_only_their_sources_seen_time() {
     assert_eq!(store.prune(t("2024-05-01T00:00:00Z"), 10).unwrap(), 0);
     assert_eq!(store.prune(t("2024-07-01T00:00:00Z"), 10).unwrap(), 1);
 }
+
+/// A writer that commits without a pause leaves its checkpoints to the
+/// checkpoint thread: the database file fills while the writer is idle,
+/// the log stays bounded however long the writer goes on (the writer
+/// checkpoints itself past `INLINE_AT` pages), and nothing is lost.
+#[test]
+fn checkpoints_run_beside_the_writer_and_the_log_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let wal = dir.path().join("t.db-wal");
+    let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let mut store = Store::open(&path).unwrap();
+    let id = store.sync_feeds(&[site_feed("a")]).unwrap()[0].id;
+    let text = "word ".repeat(2000);
+    let (rounds, per_round) = (60, 50);
+    let mut largest_log = 0;
+    for round in 0..rounds {
+        let articles = (0..per_round)
+            .map(|i| {
+                let g = format!("g{round}-{i}");
+                entry(
+                    &g,
+                    &format!("https://a.test/{g}"),
+                    &g,
+                    &format!("{g} {text}"),
+                )
+            })
+            .collect();
+        put(&mut store, id, "2025-06-01T12:00:00Z", articles);
+        largest_log = largest_log.max(size(&wal));
+    }
+    // One batch here is ~700 KB of log: the bound is the inline limit plus one.
+    let bound = (checkpoint::INLINE_AT as u64 + 256) * 4096;
+    assert!(largest_log <= bound, "log grew to {largest_log} bytes");
+    // 3,000 articles of 10 KB: 30 MB, which only a checkpoint puts in the
+    // file; the writer commits nothing more from here on.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while size(&path) < 29_000_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint filled the database file: {} bytes, log {} bytes",
+            size(&path),
+            size(&wal)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    let count: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM articles", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, rounds * per_round);
+}
