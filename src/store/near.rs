@@ -166,11 +166,20 @@ pub(super) struct Recent {
     /// Entries read from the database.
     loaded: usize,
     ids: Vec<i64>,
-    fingerprints: Vec<u64>,
+    /// The entries' fingerprints and chain links (the ids apart: they are
+    /// read only for a match).
+    entries: Vec<Entry>,
     /// The first entry of each band value's chain, band by band.
     heads: Vec<u32>,
-    /// Each entry's next entry in its chain of each band.
-    next: Vec<[u32; 4]>,
+}
+
+/// One fingerprint and its next entry in its chain of each band: together,
+/// so that a step along a chain reads one place in memory, not two (a
+/// lookup walks ~70 chains, each longer as more articles are held: at
+/// 300,000 articles the walk was 10 % of the writer's time, perf).
+struct Entry {
+    fingerprint: u64,
+    next: [u32; 4],
 }
 
 impl Recent {
@@ -183,9 +192,8 @@ impl Recent {
             complete_from: i64::MAX,
             loaded: 0,
             ids: Vec::new(),
-            fingerprints: Vec::new(),
+            entries: Vec::new(),
             heads: vec![NONE; 4 << 16],
-            next: Vec::new(),
         };
         let from = match latest {
             None => i64::MIN,
@@ -223,8 +231,10 @@ impl Recent {
             *head = entry;
         }
         self.ids.push(id);
-        self.fingerprints.push(fp);
-        self.next.push(next);
+        self.entries.push(Entry {
+            fingerprint: fp,
+            next,
+        });
     }
 
     /// The ids of the entries within `max_distance` bits of `fp`, each
@@ -237,12 +247,13 @@ impl Recent {
                 let mut entry = self.heads[(band << 16) | usize::from(probe)];
                 while entry != NONE {
                     let e = entry as usize;
-                    if dedupe::distance(fp, self.fingerprints[e]) <= max_distance
+                    let Entry { fingerprint, next } = &self.entries[e];
+                    if dedupe::distance(fp, *fingerprint) <= max_distance
                         && !ids.contains(&self.ids[e])
                     {
                         ids.push(self.ids[e]);
                     }
-                    entry = self.next[e][band];
+                    entry = next[band];
                 }
             }
         }
