@@ -29,7 +29,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use trawl::article::{Article, FeedInfo};
 use trawl::config::FeedConfig;
-use trawl::dedupe::content_hash;
+use trawl::dedupe::{NearKeyMemo, content_hash, near_key};
 use trawl::store::{FeedUpdate, Outcome, Store};
 
 /// Articles per measurement.
@@ -184,6 +184,8 @@ fn article(rng: &mut Rng, feed: usize, n: usize, now: DateTime<Utc>) -> Article 
             format!("tag:site{feed}.example,2025:{n}")
         },
         content_hash: content_hash(&title, &text),
+        // As ingest hands them to the writer (worked out on parse threads).
+        near_key: NearKeyMemo(Some(near_key(&title, &text))),
         url: Some(url),
         title,
         authors: vec![format!("{} {}", word(rng), word(rng))],

@@ -41,6 +41,11 @@ pub struct Article {
     /// Hex SHA-256 of the normalized title and text: the content dedupe key,
     /// computed once during normalization by `dedupe::content_hash`.
     pub content_hash: String,
+    /// The near-duplicate fingerprint's ingredients, when worked out before
+    /// the store (see [`crate::dedupe::NearKeyMemo`]); the store works them
+    /// out itself otherwise.
+    #[serde(skip)]
+    pub near_key: crate::dedupe::NearKeyMemo,
 }
 
 /// A media attachment of an entry (RSS `<enclosure>`, Atom `rel="enclosure"`,

@@ -250,6 +250,43 @@ const SHINGLE: usize = 3;
 /// Cost: one pass over the text and one multiply-and-mix per token and per
 /// shingle; nothing is allocated.
 pub fn fingerprint(title: &str, text: &str, min_words: usize) -> Option<u64> {
+    near_key(title, text).fingerprint(min_words)
+}
+
+/// What [`fingerprint`] reads off a text before it looks at `min_words`:
+/// the fingerprint (none for fewer than three tokens) and the text's
+/// length in half words. Worked out where the article is parsed, so that
+/// the single writer does not (see [`NearKeyMemo`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NearKey {
+    fingerprint: Option<u64>,
+    half_words: usize,
+}
+
+impl NearKey {
+    /// The article's fingerprint for texts of at least `min_words` words.
+    pub fn fingerprint(&self, min_words: usize) -> Option<u64> {
+        self.fingerprint
+            .filter(|_| self.half_words >= min_words.saturating_mul(2))
+    }
+}
+
+/// [`near_key`] of an article, worked out ahead of the store (by `ingest`,
+/// on the parse threads, once the texts are capped) or not at all. It is a
+/// memo of its article's title and text, not part of the article: it never
+/// makes two articles unequal, and it is neither printed nor stored.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NearKeyMemo(pub Option<NearKey>);
+
+impl PartialEq for NearKeyMemo {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// The fingerprint of `title` and `text` and the length of `text` (see
+/// [`fingerprint`]).
+pub fn near_key(title: &str, text: &str) -> NearKey {
     let mut bins = [u64::MAX; 64];
     let mut window = [0u64; SHINGLE];
     let mut tokens = 0usize;
@@ -273,8 +310,11 @@ pub fn fingerprint(title: &str, text: &str, min_words: usize) -> Option<u64> {
         add(t);
     });
     // Fewer than three tokens in all leave every bin empty.
-    if halves < 2 * min_words || bins.iter().all(|&b| b == u64::MAX) {
-        return None;
+    if bins.iter().all(|&b| b == u64::MAX) {
+        return NearKey {
+            fingerprint: None,
+            half_words: halves,
+        };
     }
     let mut fp = 0u64;
     for i in 0..64 {
@@ -288,7 +328,10 @@ pub fn fingerprint(title: &str, text: &str, min_words: usize) -> Option<u64> {
         let bit = mix(value ^ (i as u64 + 1).wrapping_mul(0xD6E8_FEB8_6659_FD93)) & 1;
         fp |= bit << i;
     }
-    Some(fp)
+    NearKey {
+        fingerprint: Some(fp),
+        half_words: halves,
+    }
 }
 
 /// Calls `f(hash, is_cjk)` for every token of `text`, in order: each run of
@@ -535,6 +578,7 @@ mod tests {
             thumbnail: None,
             feed: Default::default(),
             content_hash: H.into(),
+            near_key: Default::default(),
         };
         #[rustfmt::skip]
         let cases = [
@@ -567,6 +611,7 @@ mod tests {
             thumbnail: None,
             feed: Default::default(),
             content_hash: hash.into(),
+            near_key: Default::default(),
         };
         let long = entry(&vec!["word"; 20].join(" "), "new");
         let short = entry("Read more.", "new");

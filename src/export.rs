@@ -212,6 +212,7 @@ mod tests {
                 thumbnail: None,
                 feed: FeedInfo::default(),
                 content_hash: "h".into(),
+                near_key: Default::default(),
             },
             sources: vec![Source {
                 feed: "a".into(),

@@ -17,6 +17,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::dedupe;
 use crate::fetch::{self, Document, FetchError, Fetcher, Limits, Response};
 use crate::limits;
 use crate::metrics::Metrics;
@@ -731,9 +732,7 @@ async fn parse_document(
         })
         // Capped before anything is stored: items past max_items, text past max_field_bytes.
         .map(|mut parsed| {
-            if let Some(note) = limits::cap_parsed(&mut parsed, &caps) {
-                warn!(feed = %name, "{note}");
-            }
+            ready_for_store(&mut parsed, &caps, &name);
             parsed
         });
         (result, doc, hash)
@@ -775,6 +774,24 @@ async fn parse_document(
 static PARSE_SLOTS: std::sync::LazyLock<Semaphore> = std::sync::LazyLock::new(|| {
     Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
 });
+
+/// What a parse thread does to a parsed feed before the writer gets it:
+/// items past `max_items` and text past `max_field_bytes` cut (see
+/// [`limits::cap_parsed`]), then each article's near-duplicate
+/// fingerprint worked out, here rather than on the single writer thread
+/// (7-11 % of its time, perf), and over the texts as capped, which are the
+/// ones stored.
+fn ready_for_store(parsed: &mut parse::Parsed, caps: &limits::Caps, feed: &str) {
+    if let Some(note) = limits::cap_parsed(parsed, caps) {
+        warn!(feed = %feed, "{note}");
+    }
+    for a in &mut parsed.articles {
+        a.near_key = dedupe::NearKeyMemo(Some(dedupe::near_key(
+            &a.title,
+            a.content_text.as_deref().unwrap_or(""),
+        )));
+    }
+}
 
 /// The floors an HTTP answer sets on the next fetch.
 fn http_hints(cache: &fetch::CacheHeaders, now: DateTime<Utc>) -> Hints {
@@ -991,6 +1008,39 @@ impl WriterThread {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fingerprint handed to the writer is the one of the text it
+    /// stores: worked out after the cap has cut the text, not before.
+    #[test]
+    fn fingerprints_are_those_of_the_capped_text() {
+        let words: Vec<String> = (0..400).map(|i| format!("word{i}")).collect();
+        let text = words.join(" ");
+        let doc = format!(
+            "<rss version=\"2.0\"><channel><title>t</title><item><title>A story</title>\
+             <guid>g1</guid><description>{text}</description></item></channel></rss>"
+        );
+        let mut parsed = parse::parse(&parse::Input {
+            bytes: doc.as_bytes(),
+            url: None,
+            content_type: None,
+            content_language: None,
+            timezone: chrono_tz::UTC,
+            now: Utc::now(),
+        })
+        .unwrap();
+        let caps = limits::Caps {
+            max_items: 10,
+            max_field_bytes: 1000,
+        };
+        ready_for_store(&mut parsed, &caps, "t");
+        let a = &parsed.articles[0];
+        let stored = a.content_text.as_deref().unwrap();
+        assert!(stored.len() <= 1000 && stored.starts_with("word0 word1"), "{stored}");
+        let memo = a.near_key.0.expect("worked out").fingerprint(40);
+        assert_eq!(memo, dedupe::fingerprint(&a.title, stored, 40));
+        assert!(memo.is_some());
+        assert_ne!(memo, dedupe::fingerprint(&a.title, &text, 40), "the whole text's");
+    }
 
     /// A writer over a fresh database with `n` feeds, each failed once.
     fn writer_with_failed_feeds(n: i64) -> (Writer, WriterThread) {

@@ -1067,6 +1067,7 @@ mod tests {
             thumbnail: None,
             feed: FeedInfo::default(),
             content_hash: String::new(),
+            near_key: Default::default(),
         }
     }
 

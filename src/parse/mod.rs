@@ -658,6 +658,7 @@ fn article(entry: &model::Entry, extra: Option<&extras::Item>, cx: &Context) -> 
         thumbnail: extras::thumbnail(entry, extra, cx.base),
         feed: cx.info.clone(),
         content_hash,
+        near_key: Default::default(),
     }
 }
 

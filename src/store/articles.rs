@@ -224,7 +224,10 @@ pub(super) fn store(
 
 /// The entry's near-duplicate fingerprint, when its text is long enough.
 fn fingerprint(a: &Article, min_words: usize) -> Option<u64> {
-    dedupe::fingerprint(&a.title, a.content_text.as_deref().unwrap_or(""), min_words)
+    match a.near_key.0 {
+        Some(key) => key.fingerprint(min_words),
+        None => dedupe::fingerprint(&a.title, a.content_text.as_deref().unwrap_or(""), min_words),
+    }
 }
 
 /// Looks the entry's keys up in dedupe order, each only while no earlier one
@@ -324,6 +327,7 @@ fn from_row(row: &Row) -> rusqlite::Result<StoredArticle> {
                 site_url: row.get(15)?,
             },
             content_hash: row.get(16)?,
+            near_key: Default::default(),
         },
         sources: Vec::new(),
         duplicate_of: row.get(17)?,

@@ -48,6 +48,7 @@ fn article(guid: &str, url: Option<&str>, title: &str, text: &str) -> Article {
         thumbnail: None,
         feed: FeedInfo::default(),
         content_hash: content_hash(title, text),
+        near_key: Default::default(),
     }
 }
 

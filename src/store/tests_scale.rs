@@ -33,6 +33,7 @@ fn entry(guid: &str, url: &str, title: &str, text: &str) -> Article {
         thumbnail: None,
         feed: FeedInfo::default(),
         content_hash: content_hash(title, text),
+        near_key: Default::default(),
     }
 }
 

@@ -102,6 +102,7 @@ fn entry(guid: &str, title: &str, text: &str, published: &str) -> Article {
         thumbnail: None,
         feed: FeedInfo::default(),
         content_hash: content_hash(title, text),
+        near_key: Default::default(),
     }
 }
 
