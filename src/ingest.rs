@@ -1019,15 +1019,7 @@ mod tests {
             "<rss version=\"2.0\"><channel><title>t</title><item><title>A story</title>\
              <guid>g1</guid><description>{text}</description></item></channel></rss>"
         );
-        let mut parsed = parse::parse(&parse::Input {
-            bytes: doc.as_bytes(),
-            url: None,
-            content_type: None,
-            content_language: None,
-            timezone: chrono_tz::UTC,
-            now: Utc::now(),
-        })
-        .unwrap();
+        let mut parsed = parse::tests::feed(&doc);
         let caps = limits::Caps {
             max_items: 10,
             max_field_bytes: 1000,
@@ -1035,11 +1027,18 @@ mod tests {
         ready_for_store(&mut parsed, &caps, "t");
         let a = &parsed.articles[0];
         let stored = a.content_text.as_deref().unwrap();
-        assert!(stored.len() <= 1000 && stored.starts_with("word0 word1"), "{stored}");
+        assert!(
+            stored.len() <= 1000 && stored.starts_with("word0 word1"),
+            "{stored}"
+        );
         let memo = a.near_key.0.expect("worked out").fingerprint(40);
         assert_eq!(memo, dedupe::fingerprint(&a.title, stored, 40));
         assert!(memo.is_some());
-        assert_ne!(memo, dedupe::fingerprint(&a.title, &text, 40), "the whole text's");
+        assert_ne!(
+            memo,
+            dedupe::fingerprint(&a.title, &text, 40),
+            "the whole text's"
+        );
     }
 
     /// A writer over a fresh database with `n` feeds, each failed once.

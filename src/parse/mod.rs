@@ -910,4 +910,4 @@ fn enclosures(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

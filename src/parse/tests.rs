@@ -18,7 +18,8 @@ fn run(bytes: &[u8], content_type: Option<&str>, timezone: Tz) -> Result<Parsed,
     })
 }
 
-fn feed(doc: &str) -> Parsed {
+/// `doc` parsed as served from `FEED_URL`; panics when it is no feed.
+pub(crate) fn feed(doc: &str) -> Parsed {
     run(doc.as_bytes(), None, chrono_tz::UTC).unwrap_or_else(|e| panic!("{e}: {doc}"))
 }
 
