@@ -16,11 +16,12 @@
 //! the next commit once everything in it is copied.
 //!
 //! A writer that keeps the log from ever being copied in full (it commits
-//! faster than the thread copies) would grow it without bound: past
-//! [`INLINE_AT`] pages the writer checkpoints itself, as SQLite would, and
-//! only the frames the thread has not yet copied are left for it. Should
-//! the thread or its connection fail to start, the writer checkpoints
-//! inline at [`SIGNAL_AT`] pages, which is SQLite's own behaviour.
+//! faster than the thread copies, as when the disk is the bottleneck) would
+//! grow it without bound: past [`INLINE_AT`] pages the writer waits for the
+//! thread's checkpoint to end and copies the rest itself (a FULL
+//! checkpoint), so the log starts over at its next commit. Should the
+//! thread or its connection fail to start, the writer checkpoints inline
+//! at [`SIGNAL_AT`] pages, which is SQLite's own behaviour.
 
 use std::ffi::c_int;
 use std::path::{Path, PathBuf};
@@ -83,11 +84,16 @@ impl Hook {
                 }
             }
         }
+        // A checkpoint that fails is tried again after the next commit, and
+        // a failing write shows in the commits too.
         match &self.thread {
             Some(thread) if pages < INLINE_AT => thread.signal(),
-            // Busy (the thread is checkpointing) or failed: the next commit
-            // tries again, and a failing write shows in the commits too.
-            _ => {
+            // The thread copies too slowly: wait for it (the busy timeout),
+            // then copy what is left.
+            Some(_) => {
+                let _ = wal.checkpoint_v2(CheckpointMode::FULL);
+            }
+            None => {
                 let _ = wal.checkpoint();
             }
         }
