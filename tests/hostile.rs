@@ -236,10 +236,15 @@ fn hostile_servers(server: &Server) -> Vec<String> {
             Route::status(status),
         );
     }
-    add(
+    // Reached as `localhost`, a site of its own: its `Retry-After` pauses
+    // that site, and a feed of 127.0.0.1 whose turn came after the 429
+    // would be deferred instead of failing with its own error (seen once in
+    // CI: `endless` was deferred). The pause itself has tests below.
+    server.route("/s429", Route::status(429).header("Retry-After", "1"));
+    let own_site = feed(
         "status-429",
-        "/s429",
-        Route::status(429).header("Retry-After", "1"),
+        &server.url("/s429").replace("127.0.0.1", "localhost"),
+        "",
     );
     add(
         "reset",
@@ -268,6 +273,7 @@ fn hostile_servers(server: &Server) -> Vec<String> {
         "/endless-headers",
         Route::rss(good_feed("x")).behave(Behavior::EndlessHeaders),
     );
+    feeds.push(own_site);
     feeds
 }
 
