@@ -799,49 +799,45 @@ pub fn clean_text(s: &str) -> Cow<'_, str> {
 /// characters dropped are all found by their first UTF-8 bytes: C0 and DEL
 /// are single bytes, C1 is `C2 80`–`C2 9F`, U+FFFE/U+FFFF are `EF BF BE/BF`.
 fn has_control(b: &[u8]) -> bool {
-    // A chunk without a byte that can start one is passed over whole (a
-    // test the compiler vectorizes); only the others are read byte by byte.
-    const CHUNK: usize = 64;
     let suspect = |c: u8| {
         (c < 0x20) & (c != b'\t') & (c != b'\n') & (c != b'\r')
             | (c == 0x7f)
             | (c == 0xc2)
             | (c == 0xef)
     };
-    let mut at = 0;
-    while at < b.len() {
-        let end = (at + CHUNK).min(b.len());
-        if b[at..end].iter().fold(false, |hit, &c| hit | suspect(c)) && control_in(b, at, end) {
-            return true;
-        }
-        at = end;
-    }
-    false
+    // 0xC2 and 0xEF only start a character (never continue one); C0 and
+    // DEL are characters of their own.
+    suspect_bytes(b, suspect).any(|at| match b[at] {
+        0xc2 => matches!(b.get(at + 1), Some(0x80..=0x9f)),
+        0xef => is_noncharacter_at(b, at),
+        _ => true,
+    })
 }
 
-/// Whether a character [`clean_text`] drops starts in `b[from..to]`.
-fn control_in(b: &[u8], from: usize, to: usize) -> bool {
-    let mut i = from;
-    while i < to {
-        let byte = b[i];
-        i += 1;
-        match byte {
-            0x20..=0x7e | 0x80..=0xc1 | 0xc3..=0xee | 0xf0..=0xff => {}
-            b'\t' | b'\n' | b'\r' => {}
-            0xc2 => {
-                if matches!(b.get(i), Some(0x80..=0x9f)) {
-                    return true;
-                }
-            }
-            0xef => {
-                if b.get(i) == Some(&0xbf) && matches!(b.get(i + 1), Some(0xbe | 0xbf)) {
-                    return true;
-                }
-            }
-            _ => return true,
-        }
-    }
-    false
+/// The positions of the bytes of `b` that `suspect` takes, in order: the
+/// start of the byte scans for rare characters (controls, CJK). `b` is
+/// read in 64-byte chunks, each tested at once by a fold the compiler
+/// vectorizes; only a chunk that holds a suspect byte is read byte by byte.
+pub(crate) fn suspect_bytes(
+    b: &[u8],
+    suspect: impl Fn(u8) -> bool + Copy,
+) -> impl Iterator<Item = usize> {
+    const CHUNK: usize = 64;
+    b.chunks(CHUNK)
+        .enumerate()
+        .filter(move |(_, chunk)| chunk.iter().fold(false, |hit, &c| hit | suspect(c)))
+        .flat_map(move |(n, chunk)| {
+            (0..chunk.len())
+                .filter(move |&i| suspect(chunk[i]))
+                .map(move |i| n * CHUNK + i)
+        })
+}
+
+/// Whether U+FFFE or U+FFFF (`EF BF BE`, `EF BF BF`) starts at `b[at]`.
+pub(crate) fn is_noncharacter_at(b: &[u8], at: usize) -> bool {
+    b.get(at) == Some(&0xef)
+        && b.get(at + 1) == Some(&0xbf)
+        && matches!(b.get(at + 2), Some(0xbe | 0xbf))
 }
 
 /// Text for the tests of byte scans that look for control characters:

@@ -38,10 +38,9 @@ pub fn index_text(text: &str) -> Cow<'_, str> {
     // in chunks the compiler vectorizes, no character decoded: the
     // full-text indexing of a 10,000-feed pass spent 7 % of its time here
     // (perf) when every character was decoded to ask.
-    let maybe_cjk = text
-        .as_bytes()
-        .chunks(64)
-        .any(|chunk| chunk.iter().fold(false, |hit, &b| hit | (b >= 0xE3)));
+    let maybe_cjk = crate::limits::suspect_bytes(text.as_bytes(), |b| b >= 0xE3)
+        .next()
+        .is_some();
     if !maybe_cjk || !text.chars().any(is_cjk) {
         return Cow::Borrowed(text);
     }

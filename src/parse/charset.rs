@@ -14,6 +14,8 @@ use std::borrow::Cow;
 use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
 use encoding_rs::{Encoding, GB18030, GBK, REPLACEMENT, UTF_8, UTF_16BE, UTF_16LE};
 
+use crate::limits;
+
 /// A decoded document.
 #[derive(Debug, Clone)]
 pub struct Decoded {
@@ -414,22 +416,12 @@ fn remove_invalid_chars(text: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 /// Whether `b` (UTF-8) holds a character [`remove_invalid_chars`] drops:
-/// read in chunks whose test the compiler vectorizes (decoding every
+/// read in chunks whose test the compiler vectorizes ([`limits::suspect_bytes`]; decoding every
 /// character to ask was 5 % of parsing a feed, callgrind). The characters
 /// are a C0 byte or `EF BF BE`/`EF BF BF`.
 fn has_invalid(b: &[u8]) -> bool {
-    const CHUNK: usize = 64;
     let suspect = |c: u8| (c < 0x20) & (c != b'\t') & (c != b'\n') & (c != b'\r') | (c == 0xef);
-    b.chunks(CHUNK).enumerate().any(|(n, chunk)| {
-        chunk.iter().fold(false, |hit, &c| hit | suspect(c))
-            && chunk.iter().enumerate().any(|(i, &c)| {
-                let at = n * CHUNK + i;
-                (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r'))
-                    || (c == 0xef
-                        && b.get(at + 1) == Some(&0xbf)
-                        && matches!(b.get(at + 2), Some(0xbe | 0xbf)))
-            })
-    })
+    limits::suspect_bytes(b, suspect).any(|at| b[at] != 0xef || limits::is_noncharacter_at(b, at))
 }
 
 /// Makes the declaration's `encoding` say `UTF-8` (see [`decode`]).
