@@ -790,6 +790,16 @@ fn ready_for_store(parsed: &mut parse::Parsed, caps: &limits::Caps, feed: &str) 
             &a.title,
             a.content_text.as_deref().unwrap_or(""),
         )));
+        // A parsed feed waits for the writer (a batch queued, a batch
+        // committing): its texts keep only the bytes they use. The
+        // sanitizer's buffers grow by doubling, and massif put a third of
+        // the heap's peak in a 1,000-feed first pass in their spare room.
+        for text in [&mut a.content_html, &mut a.content_text, &mut a.summary]
+            .into_iter()
+            .flatten()
+        {
+            text.shrink_to_fit();
+        }
     }
 }
 
@@ -1039,6 +1049,37 @@ mod tests {
             dedupe::fingerprint(&a.title, &text, 40),
             "the whole text's"
         );
+    }
+
+    /// A parsed feed waits for the writer holding only the bytes its texts
+    /// use: the sanitizer's output buffers grow by doubling.
+    #[test]
+    fn texts_waiting_for_the_writer_keep_no_spare_room() {
+        let body = "<p>A paragraph &amp; a <a href=\"/x\">link</a>.</p>".repeat(300);
+        let doc = format!(
+            "<rss version=\"2.0\"><channel><title>t</title><link>https://t.test/</link>\
+             <item><title>A story</title><guid>g1</guid><description>short summary</description>\
+             <content:encoded xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">\
+             <![CDATA[{body}]]></content:encoded></item></channel></rss>"
+        );
+        let mut parsed = parse::tests::feed(&doc);
+        let caps = limits::Caps {
+            max_items: 10,
+            max_field_bytes: 1 << 20,
+        };
+        let spare = |p: &parse::Parsed| -> usize {
+            let a = &p.articles[0];
+            [&a.content_html, &a.content_text, &a.summary]
+                .into_iter()
+                .flatten()
+                .map(|t| t.capacity() - t.len())
+                .sum()
+        };
+        assert!(spare(&parsed) > 0, "the parse leaves spare room to reclaim");
+        ready_for_store(&mut parsed, &caps, "t");
+        let a = &parsed.articles[0];
+        assert!(a.content_html.as_deref().unwrap().len() > 10_000);
+        assert_eq!(spare(&parsed), 0);
     }
 
     /// A writer over a fresh database with `n` feeds, each failed once.
