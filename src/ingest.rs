@@ -500,14 +500,27 @@ async fn ingest_permitted(job: Job, ctx: &Context, permit: Permit, started: Inst
     if let (true, Err(error)) = (store_failed, &result) {
         record_store_failure(ctx, feed.id, fetched_at, stage.status, error).await;
     }
+    let timings = (fetch_time, stage.parse_time);
+    reported(ctx, feed, result, elapsed, stage.status, timings)
+}
+
+/// The feed's report, once counted in the metrics with its status and its
+/// (fetch, parse) times.
+fn reported(
+    ctx: &Context,
+    feed: &FeedRow,
+    result: Result<Fetched, String>,
+    elapsed: Duration,
+    status: Option<u16>,
+    (fetch, parse): (Duration, Duration),
+) -> Report {
     let report = Report {
         name: feed.name.clone(),
         url: feed.url.clone(),
         result,
         elapsed,
     };
-    ctx.metrics
-        .record(&report, stage.status, fetch_time, stage.parse_time);
+    ctx.metrics.record(&report, status, fetch, parse);
     report
 }
 
@@ -545,15 +558,8 @@ async fn site_paused(
         warn!(feed = %feed.name, error = %e, "cannot record the deferral");
     }
     warn!(feed = %feed.name, url = %feed.url, error = %error, "fetch deferred");
-    let report = Report {
-        name: feed.name.clone(),
-        url: feed.url.clone(),
-        result: Err(error),
-        elapsed: started.elapsed(),
-    };
-    ctx.metrics
-        .record(&report, None, Duration::ZERO, Duration::ZERO);
-    report
+    let nothing = (Duration::ZERO, Duration::ZERO);
+    reported(ctx, feed, Err(error), started.elapsed(), None, nothing)
 }
 
 /// Records on the feed that its outcome could not be stored (a full disk,
