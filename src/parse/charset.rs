@@ -416,9 +416,10 @@ fn remove_invalid_chars(text: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 /// Whether `b` (UTF-8) holds a character [`remove_invalid_chars`] drops:
-/// read in chunks whose test the compiler vectorizes ([`limits::suspect_bytes`]; decoding every
-/// character to ask was 5 % of parsing a feed, callgrind). The characters
-/// are a C0 byte or `EF BF BE`/`EF BF BF`.
+/// read in chunks whose test the compiler vectorizes
+/// ([`limits::suspect_bytes`]; decoding every character to ask was 5 % of
+/// parsing a feed, callgrind). The characters are a C0 byte or
+/// `EF BF BE`/`EF BF BF`.
 fn has_invalid(b: &[u8]) -> bool {
     let suspect = |c: u8| (c < 0x20) & (c != b'\t') & (c != b'\n') & (c != b'\r') | (c == 0xef);
     limits::suspect_bytes(b, suspect).any(|at| b[at] != 0xef || limits::is_noncharacter_at(b, at))

@@ -224,10 +224,11 @@ pub(super) fn store(
 
 /// The entry's near-duplicate fingerprint, when its text is long enough.
 fn fingerprint(a: &Article, min_words: usize) -> Option<u64> {
-    match a.near_key.0 {
-        Some(key) => key.fingerprint(min_words),
-        None => dedupe::fingerprint(&a.title, a.content_text.as_deref().unwrap_or(""), min_words),
-    }
+    // Worked out on the parse threads (ingest), else here.
+    a.near_key
+        .0
+        .unwrap_or_else(|| dedupe::near_key(&a.title, a.content_text.as_deref().unwrap_or("")))
+        .fingerprint(min_words)
 }
 
 /// Looks the entry's keys up in dedupe order, each only while no earlier one

@@ -49,9 +49,16 @@ const WARN_EVERY: Duration = Duration::from_secs(60);
 /// a `Store` opened only to read never has one.
 struct Hook {
     path: PathBuf,
-    thread: Option<Checkpointer>,
-    /// The thread could not be started: checkpoints stay inline.
-    inline: bool,
+    by: By,
+}
+
+/// Who checkpoints.
+enum By {
+    /// No commit has needed a checkpoint yet.
+    NotYet,
+    Thread(Checkpointer),
+    /// The thread could not be started: the writer, inline.
+    Writer,
 }
 
 /// Makes the writer connection `conn` (of the database file at `path`)
@@ -59,8 +66,7 @@ struct Hook {
 pub(super) fn install(conn: &mut Connection, path: &Path) -> rusqlite::Result<()> {
     let mut hook = Hook {
         path: path.to_path_buf(),
-        thread: None,
-        inline: false,
+        by: By::NotYet,
     };
     conn.wal_hook(Some(move |wal: &mut Wal, pages: c_int| {
         hook.committed(wal, pages);
@@ -75,25 +81,25 @@ impl Hook {
         if pages < SIGNAL_AT {
             return;
         }
-        if self.thread.is_none() && !self.inline {
-            match Checkpointer::spawn(&self.path) {
-                Ok(thread) => self.thread = Some(thread),
+        if let By::NotYet = self.by {
+            self.by = match Checkpointer::spawn(&self.path) {
+                Ok(thread) => By::Thread(thread),
                 Err(e) => {
                     tracing::debug!(error = %e, "database: checkpoints stay on the writer's thread");
-                    self.inline = true;
+                    By::Writer
                 }
-            }
+            };
         }
         // A checkpoint that fails is tried again after the next commit, and
         // a failing write shows in the commits too.
-        match &self.thread {
-            Some(thread) if pages < INLINE_AT => thread.signal(),
+        match &self.by {
+            By::Thread(thread) if pages < INLINE_AT => thread.signal(),
             // The thread copies too slowly: wait for it (the busy timeout),
             // then copy what is left.
-            Some(_) => {
+            By::Thread(_) => {
                 let _ = wal.checkpoint_v2(CheckpointMode::FULL);
             }
-            None => {
+            By::NotYet | By::Writer => {
                 let _ = wal.checkpoint();
             }
         }
