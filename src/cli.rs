@@ -266,10 +266,7 @@ fn init_logging(g: &Global, daemon: bool) {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
+    ingest::runtime().context("cannot start the async runtime")
 }
 
 // ---- parse ----

@@ -59,10 +59,7 @@ pub struct Options {
 /// Runs the daemon until SIGTERM or SIGINT.
 pub fn run(opts: Options) -> Result<()> {
     let config = Config::load(&opts.config_path)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = ingest::runtime().context("cannot start the async runtime")?;
     runtime.block_on(Daemon::start(opts, config)?.run())
 }
 

@@ -777,6 +777,51 @@ async fn parse_document(
 }
 
 /// Parses running at once (see [`parse_document`]).
+/// The async runtime every command that fetches runs on.
+///
+/// Its threads (fetches, and the parses on its blocking pool) run at nice
+/// [`WORKER_NICE`], behind the writer thread, which keeps the default. In
+/// a first pass both cores are busy: at equal priority the writer got ~0.55
+/// of a core while always runnable, fell behind the parses, and left the
+/// full-text entries it had no idle time for to a one-core tail after the
+/// fetches (15 s of a 10,000-feed pass; BENCHMARKS.md, sixth session).
+/// Ahead of the parses it keeps up, and indexes while they still run.
+/// Nice only matters while the CPU is contended; threads spawned from these
+/// inherit it, so the writer must be spawned from elsewhere (the main
+/// thread, as `trawl fetch` and the daemon do).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    // Absolute, from the caller's: a thread inherits the nice value of the
+    // one that spawns it, and the blocking pool's threads are spawned by
+    // the runtime's own (already lowered) threads.
+    let nice = (thread_nice() + WORKER_NICE).min(19);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_start(move || set_thread_nice(nice))
+        .build()
+}
+
+/// How far [`runtime`]'s threads run behind the thread that builds it.
+pub const WORKER_NICE: libc::c_int = 5;
+
+/// The calling thread's nice value (Linux keeps one per thread).
+pub fn thread_nice() -> libc::c_int {
+    // SAFETY: two syscalls that touch no memory of ours.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::getpriority(libc::PRIO_PROCESS, tid)
+    }
+}
+
+fn set_thread_nice(nice: libc::c_int) {
+    // A failure (a seccomp filter, say) leaves the thread where it was:
+    // slower, not wrong.
+    // SAFETY: two syscalls that touch no memory of ours.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, nice);
+    }
+}
+
 static PARSE_SLOTS: std::sync::LazyLock<Semaphore> = std::sync::LazyLock::new(|| {
     Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
 });
@@ -1089,6 +1134,34 @@ mod tests {
     }
 
     /// A writer over a fresh database with `n` feeds, each failed once.
+    /// Fetches and parses yield the CPU to the writer; the writer, spawned
+    /// from the thread that built the runtime, keeps that thread's priority.
+    #[test]
+    fn the_writer_runs_ahead_of_fetches_and_parses() {
+        let base = thread_nice();
+        if base + WORKER_NICE > 19 {
+            eprintln!("skipped: this test already runs at nice {base}");
+            return;
+        }
+        let (writer, thread) = Writer::spawn(Store::open_in_memory().unwrap());
+        let rt = runtime().unwrap();
+        let (worker, parse, writer_nice) = rt.block_on(async move {
+            let worker = tokio::spawn(async { thread_nice() }).await.unwrap();
+            // A blocking thread spawned by a worker, as parses are.
+            let parse =
+                tokio::spawn(async { tokio::task::spawn_blocking(thread_nice).await.unwrap() })
+                    .await
+                    .unwrap();
+            let writer_nice = writer.run(|_| Ok(thread_nice())).await.unwrap();
+            (worker, parse, writer_nice)
+        });
+        drop(rt);
+        thread.finish();
+        assert_eq!(worker, base + WORKER_NICE, "async worker");
+        assert_eq!(parse, base + WORKER_NICE, "blocking pool");
+        assert_eq!(writer_nice, base, "writer");
+    }
+
     fn writer_with_failed_feeds(n: i64) -> (Writer, WriterThread) {
         let mut store = Store::open_in_memory().unwrap();
         for i in 1..=n {
