@@ -28,6 +28,7 @@ struct Statements<'c> {
     by_url: CachedStatement<'c>,
     by_hash: CachedStatement<'c>,
     insert_article: CachedStatement<'c>,
+    queue_for_index: CachedStatement<'c>,
     update_article: CachedStatement<'c>,
     insert_source: CachedStatement<'c>,
     update_source: CachedStatement<'c>,
@@ -58,6 +59,9 @@ impl<'c> Statements<'c> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, \
                  ?15, ?16, ?17, ?18, ?19, ?20)",
             )?,
+            // Not a trigger: see migration 9.
+            queue_for_index: conn
+                .prepare_cached("INSERT OR IGNORE INTO fts_pending (article_id) VALUES (?1)")?,
             // The URL follows the entry unless another article has it (the
             // unique index would refuse it) or the entry lost its link.
             update_article: conn.prepare_cached(
@@ -142,6 +146,7 @@ pub(super) fn store(
                     },
                     a.thumbnail,
                 ])?;
+                st.queue_for_index.execute([id])?;
                 if let (Some(fp), Some(recent)) = (fp, recent.as_mut()) {
                     recent.add(id, fp);
                 }

@@ -32,7 +32,8 @@
 //!   one feed at once; it is live while `lease_until` is in the future, and
 //!   committing the feed's outcome ends it.
 //! - The full-text index trails the commits: a commit queues new and changed
-//!   articles in `fts_pending` (its triggers, same transaction), and
+//!   articles in `fts_pending` (same transaction: the insert path itself,
+//!   and a trigger for updates), and
 //!   [`Store::index_pending`] writes their entries later, in batches. An
 //!   article is searchable once indexed; a changed or deleted article's old
 //!   entry leaves the index in the transaction that changes it.

@@ -178,6 +178,54 @@ fn commits_queue_the_full_text_index_and_draining_writes_it() {
     index_is_consistent(&store);
 }
 
+/// Only trawl's commit path queues a new article (migration 9). A row
+/// another program inserts is in neither the index nor the queue: changing
+/// or deleting it must not ask FTS5 to delete an entry it never had (that
+/// corrupts the index), and a change queues it like any other.
+#[test]
+fn rows_inserted_by_hand_are_changed_and_deleted_without_harm_to_the_index() {
+    let (mut store, ids) = store_with(&["a"]);
+    put(
+        &mut store,
+        ids[0],
+        "2024-04-17T10:00:00Z",
+        vec![entry(
+            "1",
+            "https://a.test/1",
+            "Volcano erupts",
+            "Lava flows.",
+        )],
+    );
+    store.index_all_pending(100).unwrap();
+    let by_hand = "INSERT INTO articles (id, guid, title, content_text, content_hash, \
+                   first_seen_at, last_seen_at) VALUES (?1, ?1, ?2, ?3, ?1, \
+                   '2024-04-17T10:00:00Z', '2024-04-17T10:00:00Z')";
+    for (id, title) in [(100, "Harbour closed"), (101, "Bridge opens")] {
+        store
+            .conn
+            .execute(by_hand, rusqlite::params![id, title, "Written by hand."])
+            .unwrap();
+    }
+    assert_eq!(store.pending_index().unwrap(), 0, "not queued");
+
+    store
+        .conn
+        .execute("DELETE FROM articles WHERE id = 100", [])
+        .unwrap();
+    store
+        .conn
+        .execute(
+            "UPDATE articles SET title = 'Bridge delayed' WHERE id = 101",
+            [],
+        )
+        .unwrap();
+    assert_eq!(store.index_all_pending(100).unwrap(), 1);
+    assert_eq!(found(&store, "delayed"), [101]);
+    assert!(found(&store, "harbour").is_empty());
+    assert_eq!(found(&store, "volcano"), [1]);
+    index_is_consistent(&store);
+}
+
 #[test]
 fn a_database_indexed_by_triggers_keeps_its_index_after_migrating() {
     // Built at the version before the queue: the old triggers index at once.
