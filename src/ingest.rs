@@ -776,11 +776,10 @@ async fn parse_document(
     stage
 }
 
-/// Parses running at once (see [`parse_document`]).
 /// The async runtime every command that fetches runs on.
 ///
 /// Its threads (fetches, and the parses on its blocking pool) run at nice
-/// [`WORKER_NICE`], behind the writer thread, which keeps the default. In
+/// +5 (`WORKER_NICE`), behind the writer thread, which keeps the default. In
 /// a first pass both cores are busy: at equal priority the writer got ~0.55
 /// of a core while always runnable, fell behind the parses, and left the
 /// full-text entries it had no idle time for to a one-core tail after the
@@ -801,10 +800,10 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// How far [`runtime`]'s threads run behind the thread that builds it.
-pub const WORKER_NICE: libc::c_int = 5;
+const WORKER_NICE: libc::c_int = 5;
 
 /// The calling thread's nice value (Linux keeps one per thread).
-pub fn thread_nice() -> libc::c_int {
+fn thread_nice() -> libc::c_int {
     // SAFETY: two syscalls that touch no memory of ours.
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
@@ -822,6 +821,7 @@ fn set_thread_nice(nice: libc::c_int) {
     }
 }
 
+/// Parses running at once (see [`parse_document`]).
 static PARSE_SLOTS: std::sync::LazyLock<Semaphore> = std::sync::LazyLock::new(|| {
     Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
 });
@@ -1133,7 +1133,6 @@ mod tests {
         assert_eq!(spare(&parsed), 0);
     }
 
-    /// A writer over a fresh database with `n` feeds, each failed once.
     /// Fetches and parses yield the CPU to the writer; the writer, spawned
     /// from the thread that built the runtime, keeps that thread's priority.
     #[test]
@@ -1162,6 +1161,7 @@ mod tests {
         assert_eq!(writer_nice, base, "writer");
     }
 
+    /// A writer over a fresh database with `n` feeds, each failed once.
     fn writer_with_failed_feeds(n: i64) -> (Writer, WriterThread) {
         let mut store = Store::open_in_memory().unwrap();
         for i in 1..=n {
