@@ -450,7 +450,10 @@ fn checkpoints_run_beside_the_writer_and_the_log_stays_bounded() {
     let mut store = Store::open(&path).unwrap();
     let id = store.sync_feeds(&[site_feed("a")]).unwrap()[0].id;
     let text = "word ".repeat(2000);
-    let (rounds, per_round) = (60, 50);
+    // ~10 KB an article: enough for the log to pass the signal once and a
+    // half.
+    let per_round = 50;
+    let rounds = (checkpoint::SIGNAL_AT as i64 * 4096 * 3 / 2) / (per_round * 10_000) + 1;
     let mut largest_log = 0;
     for round in 0..rounds {
         let articles = (0..per_round)
@@ -470,10 +473,13 @@ fn checkpoints_run_beside_the_writer_and_the_log_stays_bounded() {
     // One batch here is ~700 KB of log: the bound is the inline limit plus one.
     let bound = (checkpoint::INLINE_AT as u64 + 256) * 4096;
     assert!(largest_log <= bound, "log grew to {largest_log} bytes");
-    // 3,000 articles of 10 KB: 30 MB, which only a checkpoint puts in the
-    // file; the writer commits nothing more from here on.
+    // Only a checkpoint puts articles in the file: at least those logged
+    // before the last signal (all but under SIGNAL_AT pages). The writer
+    // commits nothing more from here on.
+    let written = (rounds * per_round * 10_000) as u64;
+    let filled = written - checkpoint::SIGNAL_AT as u64 * 4096 - 2_000_000;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while size(&path) < 29_000_000 {
+    while size(&path) < filled {
         assert!(
             std::time::Instant::now() < deadline,
             "no checkpoint filled the database file: {} bytes, log {} bytes",
