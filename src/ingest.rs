@@ -783,9 +783,10 @@ async fn parse_document(
 /// a first pass both cores are busy: at equal priority the writer got ~0.55
 /// of a core while always runnable, fell behind the parses, and left the
 /// full-text entries it had no idle time for to a one-core tail after the
-/// fetches (15 s of a 10,000-feed pass; BENCHMARKS.md, sixth session).
-/// Ahead of the parses it keeps up, and indexes while they still run.
-/// Nice only matters while the CPU is contended; threads spawned from these
+/// fetches (~1 s of a 1,000-feed pass). Ahead of the parses it keeps up,
+/// and indexes while they still run: that tail fell to 0.28 s. (At 10,000
+/// feeds the writer waits on its writes instead, and the tail stays;
+/// BENCHMARKS.md, sixth session.) Nice only matters while the CPU is contended; threads spawned from these
 /// inherit it, so the writer must be spawned from elsewhere (the main
 /// thread, as `trawl fetch` and the daemon do).
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
