@@ -786,9 +786,10 @@ async fn parse_document(
 /// fetches (~1 s of a 1,000-feed pass). Ahead of the parses it keeps up,
 /// and indexes while they still run: that tail fell to 0.28 s. (At 10,000
 /// feeds the writer waits on its writes instead, and the tail stays;
-/// BENCHMARKS.md, sixth session.) Nice only matters while the CPU is contended; threads spawned from these
-/// inherit it, so the writer must be spawned from elsewhere (the main
-/// thread, as `trawl fetch` and the daemon do).
+/// BENCHMARKS.md, sixth session.) Nice only matters while the CPU is
+/// contended. Threads spawned from these inherit it, so the writer must be
+/// spawned from elsewhere (the main thread, as `trawl fetch` and the daemon
+/// do).
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     // Absolute, from the caller's: a thread inherits the nice value of the
     // one that spawns it, and the blocking pool's threads are spawned by
@@ -805,21 +806,22 @@ const WORKER_NICE: libc::c_int = 5;
 
 /// The calling thread's nice value (Linux keeps one per thread).
 fn thread_nice() -> libc::c_int {
-    // SAFETY: two syscalls that touch no memory of ours.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::getpriority(libc::PRIO_PROCESS, tid)
-    }
+    // SAFETY: a syscall that touches no memory of ours.
+    unsafe { libc::getpriority(libc::PRIO_PROCESS, thread_id()) }
 }
 
 fn set_thread_nice(nice: libc::c_int) {
     // A failure (a seccomp filter, say) leaves the thread where it was:
     // slower, not wrong.
-    // SAFETY: two syscalls that touch no memory of ours.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, nice);
-    }
+    // SAFETY: a syscall that touches no memory of ours.
+    unsafe { libc::setpriority(libc::PRIO_PROCESS, thread_id(), nice) };
+}
+
+/// The calling thread's kernel id: what the priority calls take to mean
+/// one thread rather than the process.
+fn thread_id() -> libc::id_t {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_gettid) as libc::id_t }
 }
 
 /// Parses running at once (see [`parse_document`]).
