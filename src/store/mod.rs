@@ -448,6 +448,21 @@ impl Store {
         Store::init(conn, name)
     }
 
+    /// Counts the transactions this connection commits from now on.
+    #[cfg(test)]
+    pub(crate) fn count_transactions(&mut self) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let n = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = n.clone();
+        self.conn
+            .commit_hook(Some(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                false
+            }))
+            .expect("installing a commit hook");
+        n
+    }
+
     /// A fresh, migrated database in memory, for tests.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         Store::init(Connection::open_in_memory()?, ":memory:".to_string())
@@ -706,6 +721,10 @@ impl Store {
     /// (the `fts_pending` table): an article is found by search once
     /// this has run over it. Call it again while it returns `limit`.
     pub fn index_pending(&mut self, limit: usize) -> Result<usize, StoreError> {
+        // Nothing to do takes no write lock (and makes no transaction).
+        if self.pending_index()? == 0 {
+            return Ok(0);
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
