@@ -33,18 +33,22 @@ use rusqlite::hooks::Wal;
 use rusqlite::wal::CheckpointMode;
 use rusqlite::{Connection, OpenFlags};
 
-/// Log pages at which a commit asks for a checkpoint (32 MiB of 4 KiB
+/// Log pages at which a commit asks for a checkpoint (128 MiB of 4 KiB
 /// pages). Every checkpoint ends in an `fsync` of the database file, and
-/// copies again every index leaf rewritten since the last one. At SQLite's
-/// default of 1,000 pages a 10,000-feed first pass made thousands of them;
-/// at 8,000 it took 65.0 / 67.8 / 73.4 / 69.4 s against 70.6 / 81.8 /
-/// 86.5 / 84.3 s (alternated pairs; BENCHMARKS.md, sixth session), peak
-/// RSS no higher. The log file keeps the size it reached (~32 MiB).
-pub(super) const SIGNAL_AT: c_int = 8000;
+/// copies again every index leaf rewritten since the last one, so the
+/// fewer there are, the fewer bytes a busy pass writes. SQLite's default is
+/// 1,000 pages. 10,000-feed first pass (BENCHMARKS.md, seventh session,
+/// alternated): 1,000 -> 8,000 pages took 84.3 -> 69.4 s (median pair);
+/// 8,000 -> 32,000 took 69.3 / 70.3 -> 65.4 / 63.2 s and wrote 9 % fewer
+/// blocks; 64,000 wrote 2 % fewer again and was no faster. Peak RSS is the
+/// same: the log's pages are read back through the page cache, not held.
+/// The log file keeps the size it reached (~128 MiB) until the database is
+/// closed.
+pub(super) const SIGNAL_AT: c_int = 32_000;
 
 /// Log pages past which the writer checkpoints itself (256 MiB of 4 KiB
 /// pages), however far the thread has got.
-pub(super) const INLINE_AT: c_int = 8 * SIGNAL_AT;
+pub(super) const INLINE_AT: c_int = 2 * SIGNAL_AT;
 
 /// How often at most a failing background checkpoint is logged.
 const WARN_EVERY: Duration = Duration::from_secs(60);
