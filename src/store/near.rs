@@ -130,9 +130,11 @@ fn verified(
 }
 
 /// The latest time of a fingerprinted article (Unix seconds): the last
-/// such entry of `articles_newest`.
+/// such entry of `articles_newest` that reads as a time (a row written by
+/// another program may hold any text there).
 pub(super) const LATEST: &str = "SELECT unixepoch(coalesce(published_at, first_seen_at)) \
      FROM articles INDEXED BY articles_newest WHERE simhash IS NOT NULL \
+     AND unixepoch(coalesce(published_at, first_seen_at)) IS NOT NULL \
      ORDER BY coalesce(published_at, first_seen_at) DESC, id DESC LIMIT 1";
 
 /// The fingerprints published (else first seen) from ?1 up to ?2 (times as

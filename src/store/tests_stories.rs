@@ -468,6 +468,14 @@ fn fingerprint_range_bounds_sort_with_stored_times() {
     assert!(stored < near::time_bound(1_713_319_430));
     assert!(near::time_bound(i64::MIN).as_str() < "0000-01-01T00:00:00Z");
     assert!(near::time_bound(i64::MAX).as_str() > "9999-12-31T23:59:59Z");
+
+    // A time that is no time (another program's row) sorts after every
+    // real one, but is not the latest.
+    let store = Store::open_in_memory().unwrap();
+    with_fingerprint(&store, 1, 7, "2024-04-17T02:03:49Z");
+    with_fingerprint(&store, 2, 8, "not a time");
+    let latest: i64 = scalar(&store, near::LATEST);
+    assert_eq!(latest, 1_713_319_429);
 }
 
 /// What [`near::find`] must answer, by reading every article: the closest
