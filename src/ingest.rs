@@ -1327,23 +1327,7 @@ mod tests {
             let row = store
                 .ensure_feed(&format!("f{i}"), &format!("https://f{i}.example/feed"))
                 .unwrap();
-            store
-                .commit(&[FeedUpdate {
-                    feed_id: row.id,
-                    fetched_at: Utc::now(),
-                    next_fetch_at: Utc::now(),
-                    outcome: Outcome::Failed {
-                        status: None,
-                        error: "connect failed".into(),
-                    },
-                    bytes: None,
-                    duration_ms: 1,
-                    body_hash: None,
-                    unconditional: true,
-                    no_validators: None,
-                    malformed: false,
-                }])
-                .unwrap();
+            store.commit(&[failed(row.id)]).unwrap();
         }
         Writer::spawn(store)
     }

@@ -721,8 +721,14 @@ impl Store {
     /// (the `fts_pending` table): an article is found by search once
     /// this has run over it. Call it again while it returns `limit`.
     pub fn index_pending(&mut self, limit: usize) -> Result<usize, StoreError> {
-        // Nothing to do takes no write lock (and makes no transaction).
-        if self.pending_index()? == 0 {
+        // Nothing to do takes no write lock (and makes no transaction). An
+        // existence check, not a count: a large backlog is indexed a batch
+        // at a time, and counting it before each batch would read it all.
+        let queued: bool = self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM fts_pending)")?
+            .query_row([], |r| r.get(0))?;
+        if !queued {
             return Ok(0);
         }
         let tx = self
