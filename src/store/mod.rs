@@ -51,7 +51,7 @@ mod search;
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
 use rusqlite::{Connection, TransactionBehavior};
@@ -887,6 +887,18 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// `t` rounded up to a whole second, as a due time is stored: times are
+/// kept in whole seconds, and rounding down would make a feed due up to a
+/// second before the scheduler said. With an interval near a second (and
+/// ±10 % jitter), that was often before its fetch was even committed, so
+/// the daemon fetched the feed again at once, two or three times a round.
+fn whole_second_after(t: DateTime<Utc>) -> DateTime<Utc> {
+    match t.nanosecond() {
+        0 => t,
+        _ => t.with_nanosecond(0).unwrap_or(t) + chrono::Duration::seconds(1),
+    }
+}
+
 /// Writes one feed's outcome and its fetch log row, and ends the feed's
 /// lease; runs inside the batch's transaction.
 fn commit_one(
@@ -898,7 +910,7 @@ fn commit_one(
     let fetched_at = format_time(&update.fetched_at);
     let times = feeds::FetchTimes {
         fetched_at: &fetched_at,
-        next_fetch_at: &format_time(&update.next_fetch_at),
+        next_fetch_at: &format_time(&whole_second_after(update.next_fetch_at)),
     };
     let (status, error, counts) = match &update.outcome {
         Outcome::NotModified { status, moved_to } => {

@@ -973,6 +973,51 @@ fn sync_feeds_sets_enabled_and_zeroes_removed_feeds() {
     assert!(row(&store, "a").enabled);
 }
 
+/// Times are stored in whole seconds. A due time is rounded up, never
+/// down: a feed fetched every second was otherwise due again before its
+/// fetch had even been committed, and fetched two or three times a round.
+#[test]
+fn a_feed_is_never_due_before_its_scheduled_time() {
+    let mut store = Store::open_in_memory().unwrap();
+    let id = store.sync_feeds(&[site_feed("fast")]).unwrap()[0].id;
+    let at = t("2024-04-17T12:00:00Z");
+    let ms = |n: i64| at + chrono::Duration::milliseconds(n);
+    assert_eq!(store.claim_due(ms(0), "me", LEASE, 10).unwrap().len(), 1);
+    let u = FeedUpdate {
+        fetched_at: ms(20),
+        next_fetch_at: ms(980),
+        ..not_modified(id, "2024-04-17T12:00:00Z")
+    };
+    commit_one(&mut store, u);
+    // Committed at 12:00:00.070, 50 ms after the fetch: not due yet.
+    assert!(store.claim_due(ms(70), "me", LEASE, 10).unwrap().is_empty());
+    assert!(
+        store
+            .claim_due(ms(980), "me", LEASE, 10)
+            .unwrap()
+            .is_empty()
+    );
+    let claimed = store.claim_due(ms(1_000), "me", LEASE, 10).unwrap();
+    assert_eq!(claimed[0].next_fetch_at, Some(t("2024-04-17T12:00:01Z")));
+
+    // A whole second stays as it is.
+    let u = FeedUpdate {
+        next_fetch_at: t("2024-04-17T12:00:05Z"),
+        ..not_modified(id, "2024-04-17T12:00:01Z")
+    };
+    commit_one(&mut store, u);
+    assert!(
+        store
+            .claim_due(ms(4_999), "me", LEASE, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.claim_due(ms(5_000), "me", LEASE, 10).unwrap().len(),
+        1
+    );
+}
+
 #[test]
 fn claim_due_takes_due_free_pollable_feeds_most_overdue_first() {
     let all = [
