@@ -1,6 +1,6 @@
 //! Near-duplicates in the database: a new fingerprint's candidates, found
 //! in the writer's memory of stored fingerprints ([`Recent`], read from the
-//! `articles_fingerprints` index) and checked against the rows within the
+//! `articles_newest` index) and checked against the rows within the
 //! publish-time window, and the cluster bookkeeping (`articles.duplicate_of`
 //! always names the cluster head, never a member). The decisions are
 //! [`crate::dedupe`]'s.
@@ -130,16 +130,34 @@ fn verified(
 }
 
 /// The latest time of a fingerprinted article (Unix seconds): the last
-/// entry of `articles_fingerprints`.
-pub(super) const LATEST: &str = "SELECT max(unixepoch(coalesce(published_at, first_seen_at))) \
-     FROM articles INDEXED BY articles_fingerprints WHERE simhash IS NOT NULL";
+/// such entry of `articles_newest` that reads as a time (a row written by
+/// another program may hold any text there).
+pub(super) const LATEST: &str = "SELECT unixepoch(coalesce(published_at, first_seen_at)) \
+     FROM articles INDEXED BY articles_newest WHERE simhash IS NOT NULL \
+     AND unixepoch(coalesce(published_at, first_seen_at)) IS NOT NULL \
+     ORDER BY coalesce(published_at, first_seen_at) DESC, id DESC LIMIT 1";
 
-/// The fingerprints published (else first seen) from ?1 up to ?2: a range
-/// of `articles_fingerprints`, never a read of the wide article row.
+/// The fingerprints published (else first seen) from ?1 up to ?2 (times as
+/// stored, see [`time_bound`]): a range of `articles_newest`, never a read
+/// of the wide article row.
 pub(super) const RANGE: &str = "SELECT id, simhash FROM articles \
-     INDEXED BY articles_fingerprints WHERE simhash IS NOT NULL \
-     AND unixepoch(coalesce(published_at, first_seen_at)) >= ?1 \
-     AND unixepoch(coalesce(published_at, first_seen_at)) < ?2";
+     INDEXED BY articles_newest WHERE simhash IS NOT NULL \
+     AND coalesce(published_at, first_seen_at) >= ?1 \
+     AND coalesce(published_at, first_seen_at) < ?2";
+
+/// A Unix time as stored times compare with it: RFC 3339 UTC, fixed width
+/// ([`crate::article::format_time`]), so that text order is time order.
+/// Times beyond what that writes become the empty string (before every
+/// stored time) or `~` (after every one).
+pub(super) fn time_bound(t: i64) -> String {
+    match chrono::DateTime::from_timestamp(t, 0) {
+        Some(at) if (0..=9999).contains(&chrono::Datelike::year(&at)) => {
+            crate::article::format_time(&at)
+        }
+        _ if t < 0 => String::new(),
+        _ => "~".to_string(),
+    }
+}
 
 /// Chains end here.
 const NONE: u32 = u32::MAX;
@@ -187,7 +205,11 @@ impl Recent {
     /// latest stored time (or now, if that is earlier: a feed's future
     /// dates must not move the bound).
     fn load(conn: &Connection, window: i64) -> Result<Recent, StoreError> {
-        let latest: Option<i64> = conn.prepare_cached(LATEST)?.query_row([], |r| r.get(0))?;
+        let latest: Option<i64> = conn
+            .prepare_cached(LATEST)?
+            .query_row([], |r| r.get(0))
+            .optional()?
+            .flatten();
         let mut recent = Recent {
             complete_from: i64::MAX,
             loaded: 0,
@@ -209,7 +231,7 @@ impl Recent {
     /// (a range of the time-ordered covering index).
     fn extend(&mut self, conn: &Connection, from: i64) -> Result<(), StoreError> {
         let mut stmt = conn.prepare_cached(RANGE)?;
-        let mut rows = stmt.query([from, self.complete_from])?;
+        let mut rows = stmt.query([time_bound(from), time_bound(self.complete_from)])?;
         let before = self.ids.len();
         while let Some(row) = rows.next()? {
             self.add(row.get(0)?, row.get::<_, i64>(1)? as u64);

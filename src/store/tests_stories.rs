@@ -436,24 +436,46 @@ fn the_lookup_finds_every_fingerprint_within_the_threshold_and_window() {
     assert_eq!(find(6), Some(crate::dedupe::Join::Under(5)));
     assert_eq!(NearDuplicates::default().max_distance, 6);
 
-    // Memory is read from the time-ordered index: the latest entry, then a
-    // range; never a scan, never a read of the wide article row.
+    // Memory is read from the time-ordered index: the latest entry (read
+    // from the newest end, no sort), then a range; never a read of the
+    // wide article row.
     let plan = query_plan(&store, near::LATEST);
     assert!(
-        plan.contains("USING COVERING INDEX articles_fingerprints"),
+        plan.contains("USING COVERING INDEX articles_newest"),
         "{plan}"
     );
-    assert!(!plan.contains("SCAN"), "{plan}");
+    assert!(!plan.contains("TEMP B-TREE"), "{plan}");
     let plan = query_plan(
         &store,
         &near::RANGE
-            .replace("?1", "1713312000")
-            .replace("?2", "1713398400"),
+            .replace("?1", "'2024-04-17T00:00:00Z'")
+            .replace("?2", "'2024-04-18T00:00:00Z'"),
     );
     assert!(
-        plan.contains("SEARCH articles USING COVERING INDEX articles_fingerprints"),
+        plan.contains("SEARCH articles USING COVERING INDEX articles_newest"),
         "{plan}"
     );
+}
+
+/// The fingerprint ranges compare stored times as text: a bound sorts
+/// where the time it stands for does, and the open ends before and after
+/// every time trawl stores.
+#[test]
+fn fingerprint_range_bounds_sort_with_stored_times() {
+    let stored = crate::article::format_time(&t("2024-04-17T02:03:49Z"));
+    assert_eq!(near::time_bound(1_713_319_429), stored);
+    assert!(near::time_bound(1_713_319_428) < stored);
+    assert!(stored < near::time_bound(1_713_319_430));
+    assert!(near::time_bound(i64::MIN).as_str() < "0000-01-01T00:00:00Z");
+    assert!(near::time_bound(i64::MAX).as_str() > "9999-12-31T23:59:59Z");
+
+    // A time that is no time (another program's row) sorts after every
+    // real one, but is not the latest.
+    let store = Store::open_in_memory().unwrap();
+    with_fingerprint(&store, 1, 7, "2024-04-17T02:03:49Z");
+    with_fingerprint(&store, 2, 8, "not a time");
+    let latest: i64 = scalar(&store, near::LATEST);
+    assert_eq!(latest, 1_713_319_429);
 }
 
 /// What [`near::find`] must answer, by reading every article: the closest
