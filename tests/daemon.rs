@@ -300,6 +300,45 @@ fn a_one_off_fetch_beside_the_daemon_succeeds_without_duplicates() {
     assert!(!d.log().contains("locked"), "{}", d.log());
 }
 
+/// A feed is fetched no more often than its interval allows, however short:
+/// the daemon once fetched a feed set to one second two or three times in a
+/// row, 50 ms apart, because its due time was stored rounded down to the
+/// second and so had passed before the fetch was even committed.
+#[test]
+fn a_feed_is_never_fetched_sooner_than_its_interval() {
+    let server = Server::start();
+    server.route(
+        "/fast",
+        Route::rss(rss("Fast", &[story("a", "A story")])).with_etag("\"1\""),
+    );
+    let t = Trawl::new(
+        &format!("{DAEMON}\nmin_interval = \"1s\""),
+        &[feed("fast", &server.url("/fast"), "interval = \"1s\"")],
+    );
+    let d = Daemon::start(&t);
+    d.wait_notify("READY=1", Duration::from_secs(10));
+    eventually(Duration::from_secs(10), "the first fetch", || {
+        !server.seen("/fast").is_empty()
+    });
+    std::thread::sleep(Duration::from_secs(6));
+    let seen = server.seen("/fast");
+    assert!(
+        seen.len() >= 4,
+        "{} fetches in 6 s:\n{}",
+        seen.len(),
+        d.log()
+    );
+    // One second, less the 10 % jitter, less 100 ms for a slow request.
+    for pair in seen.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(
+            gap >= Duration::from_millis(800),
+            "fetched again after {gap:?}:\n{}",
+            d.log()
+        );
+    }
+}
+
 /// Parses Prometheus text: `name{labels} value` lines, comments skipped.
 fn parse_prometheus(text: &str) -> HashMap<String, f64> {
     let mut out = HashMap::new();

@@ -119,6 +119,8 @@ pub struct Seen {
     pub path: String,
     /// Header names lowercased.
     pub headers: HashMap<String, String>,
+    /// When the request's head was read.
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -208,6 +210,7 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) {
         st.seen.push(Seen {
             path: path.clone(),
             headers: headers.clone(),
+            at: std::time::Instant::now(),
         });
         st.routes.get(&path).cloned()
     };
