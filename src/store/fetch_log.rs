@@ -37,13 +37,14 @@ pub(super) fn record(conn: &Connection, feed_id: i64, e: &Entry) -> Result<(), S
         int(e.counts.duplicate),
         e.error,
     ])?;
-    conn.prepare_cached(
-        "DELETE FROM fetch_log WHERE feed_id = ?1 AND id <= \
-         (SELECT id FROM fetch_log WHERE feed_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-    )?
-    .execute(params![feed_id, int(FETCH_LOG_KEEP)])?;
+    conn.prepare_cached(TRIM)?
+        .execute(params![feed_id, int(FETCH_LOG_KEEP)])?;
     Ok(())
 }
+
+/// The trim of [`record`].
+pub(super) const TRIM: &str = "DELETE FROM fetch_log WHERE feed_id = ?1 AND id <= \
+     (SELECT id FROM fetch_log WHERE feed_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)";
 
 /// See [`super::Store::fetch_log`].
 pub(super) fn list(

@@ -973,6 +973,33 @@ fn sync_feeds_sets_enabled_and_zeroes_removed_feeds() {
     assert!(row(&store, "a").enabled);
 }
 
+/// The writer's statements are compiled once, not again each time they come
+/// back out of the statement cache (see `configure`): the fetch log's trim
+/// runs once per feed outcome and was compiled anew every time.
+#[test]
+fn cached_statements_are_not_compiled_again() {
+    let mut store = Store::open_in_memory().unwrap();
+    let ids: Vec<i64> = store
+        .sync_feeds(&[site_feed("a"), site_feed("b")])
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    for (n, id) in ids.iter().cycle().take(6).enumerate() {
+        let at = format!("2024-04-17T10:0{n}:00Z");
+        let a = article(
+            &format!("g{n}"),
+            Some(&format!("https://x.test/{n}")),
+            "T",
+            LONG,
+        );
+        commit_one(&mut store, fetched(*id, &at, None, vec![a]));
+    }
+    let trim = store.conn.prepare_cached(super::fetch_log::TRIM).unwrap();
+    assert_eq!(trim.get_status(rusqlite::StatementStatus::Run), 6);
+    assert_eq!(trim.get_status(rusqlite::StatementStatus::RePrepare), 0);
+}
+
 /// Times are stored in whole seconds. A due time is rounded up, never
 /// down: a feed fetched every second was otherwise due again before its
 /// fetch had even been committed, and fetched two or three times a round.
