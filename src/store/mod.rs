@@ -866,12 +866,12 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // store bench's commit path in statement-journal writes to a temp file.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     // Plans that do not depend on the values bound. Without this, SQLite
-    // marks a statement whose plan a bound value might change (an integer
-    // compared with a column, the pattern of a LIKE) to be compiled again
-    // whenever its bindings are cleared, which rusqlite does each time a
-    // cached statement goes back to its cache: the trim of the fetch log
-    // was compiled anew for every feed outcome, the URL lookup for every
-    // feed (2.5 % of the writer's time in a 1,000-feed first pass, perf).
+    // marks a statement whose plan a bound value might change to be
+    // compiled again whenever its bindings are cleared, which rusqlite does
+    // each time a cached statement goes back to its cache: the trim of the
+    // fetch log was compiled anew for every feed outcome, the URL lookup
+    // for every feed (2.5 % of the writer's time in a 1,000-feed first
+    // pass, perf).
     // trawl runs no ANALYZE, so no plan here gains from the bound values.
     conn.set_db_config(
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
