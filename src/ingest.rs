@@ -294,6 +294,8 @@ pub async fn ingest(
 ) -> Vec<Report> {
     let mut set = tokio::task::JoinSet::new();
     let lease = ctx.fetcher.limits().timeout + Duration::from_secs(60);
+    // The writer need not wait for more outcomes once every feed's is in.
+    ctx.writer.expect(jobs.len()).await;
     for job in jobs {
         let (ctx, owner) = (ctx.clone(), owner.to_string());
         set.spawn(async move {
@@ -897,6 +899,10 @@ enum Msg {
     Commit(Box<FeedUpdate>, Reply<Counts>),
     /// Any other write, run on the writer thread in its turn.
     Run(WriterJob),
+    /// How many outcomes are still to come, when the sender knows (a
+    /// one-off run): once they are all in, a batch is committed without
+    /// waiting for more.
+    Expect(usize),
 }
 
 /// The writer thread's handle; [`WriterThread::finish`] gives the store back
@@ -958,6 +964,13 @@ impl Writer {
             .await
             .map_err(|_| WRITER_STOPPED.to_string())?;
         Ok(async move { answer.await.map_err(|_| WRITER_STOPPED.to_string())? })
+    }
+
+    /// Tells the writer that `n` outcomes are to come and then no more (see
+    /// `Batch::expected`).
+    pub async fn expect(&self, n: usize) {
+        // A stopped writer has nothing to wait for.
+        let _ = self.tx.send(Msg::Expect(n)).await;
     }
 
     /// Runs `f` on the writer thread and returns its result.
@@ -1039,6 +1052,7 @@ fn writer_loop(store: &mut Store, mut rx: mpsc::Receiver<Msg>) {
         let due = batch.updates.len() >= MAX_BATCH
             || job.is_some()
             || closed
+            || batch.expected == Some(0)
             || batch.since.is_some_and(|t| t.elapsed() >= GATHER);
         if !batch.updates.is_empty() && due {
             batch.commit(store);
@@ -1091,6 +1105,12 @@ struct Batch {
     replies: Vec<Reply<Counts>>,
     /// When the writer took the first of them.
     since: Option<Instant>,
+    /// Outcomes still to come ([`Msg::Expect`], less those taken since):
+    /// at 0 no batch waits for more. A feed that ends without an outcome
+    /// leaves it above 0, and the last batch waits [`GATHER`] as it would
+    /// without it; one with two (a failure, then its record) only makes a
+    /// batch due early.
+    expected: Option<usize>,
 }
 
 impl Batch {
@@ -1101,8 +1121,12 @@ impl Batch {
                 self.since.get_or_insert_with(Instant::now);
                 self.updates.push(*update);
                 self.replies.push(reply);
+                if let Some(n) = &mut self.expected {
+                    *n = n.saturating_sub(1);
+                }
             }
             Msg::Run(f) => *job = Some(f),
+            Msg::Expect(n) => self.expected = Some(n),
         }
     }
 
@@ -1258,6 +1282,51 @@ mod tests {
     /// in one transaction, not one each: every transaction rewrites the
     /// index leaves it touches. A job queued behind them runs after them,
     /// and an outcome that comes alone is still committed.
+    /// Expected outcomes that never come, or more than expected, lose or
+    /// hold up nothing: every outcome is committed.
+    #[tokio::test]
+    async fn outcomes_are_committed_whatever_was_expected() {
+        let mut store = Store::open_in_memory().unwrap();
+        let ids: Vec<i64> = (1..=4)
+            .map(|i| {
+                let url = format!("https://f{i}.example/feed");
+                store.ensure_feed(&format!("f{i}"), &url).unwrap().id
+            })
+            .collect();
+        let (writer, thread) = Writer::spawn(store);
+        // Three expected, two come (a feed ended without an outcome)...
+        writer.expect(3).await;
+        let mut committed = Vec::new();
+        for &id in &ids[..2] {
+            committed.push(writer.queue(failed(id)).await.unwrap());
+        }
+        for c in committed.drain(..) {
+            tokio::time::timeout(Duration::from_secs(10), c)
+                .await
+                .expect("committed although one expected outcome never came")
+                .unwrap();
+        }
+        // ... then two more than expected.
+        for &id in &ids[2..] {
+            committed.push(writer.queue(failed(id)).await.unwrap());
+        }
+        for c in committed {
+            tokio::time::timeout(Duration::from_secs(10), c)
+                .await
+                .expect("committed after all expected outcomes were in")
+                .unwrap();
+        }
+        drop(writer);
+        let store = thread.finish();
+        let failed_feeds = store
+            .feeds()
+            .unwrap()
+            .iter()
+            .filter(|f| f.consecutive_failures == 1)
+            .count();
+        assert_eq!(failed_feeds, 4);
+    }
+
     #[tokio::test]
     async fn outcomes_that_wait_for_the_writer_share_one_transaction() {
         let mut store = Store::open_in_memory().unwrap();
