@@ -1024,7 +1024,8 @@ fn store_error(e: &crate::store::StoreError) -> String {
 /// first unless a full batch waits, and while it runs the queue fills: the
 /// next commit takes many feeds instead of the one or two that arrived
 /// since the last. A batch that stays short is committed once the writer
-/// has nothing else to do and no more outcomes come within [`GATHER`].
+/// has nothing else to do and no more outcomes come within [`GATHER`], or
+/// at once when every outcome the sender said to expect is in.
 fn writer_loop(store: &mut Store, mut rx: mpsc::Receiver<Msg>) {
     // The wait for a batch to fill needs a timer; the writer is no task of
     // the caller's runtime, so it keeps one of its own.
@@ -1278,21 +1279,23 @@ mod tests {
         }
     }
 
-    /// Outcomes that arrive while the writer is busy are committed together,
-    /// in one transaction, not one each: every transaction rewrites the
-    /// index leaves it touches. A job queued behind them runs after them,
-    /// and an outcome that comes alone is still committed.
-    /// Expected outcomes that never come, or more than expected, lose or
-    /// hold up nothing: every outcome is committed.
-    #[tokio::test]
-    async fn outcomes_are_committed_whatever_was_expected() {
+    /// An in-memory store with `n` feeds, and their ids.
+    fn store_with_feeds(n: usize) -> (Store, Vec<i64>) {
         let mut store = Store::open_in_memory().unwrap();
-        let ids: Vec<i64> = (1..=4)
+        let ids = (1..=n)
             .map(|i| {
                 let url = format!("https://f{i}.example/feed");
                 store.ensure_feed(&format!("f{i}"), &url).unwrap().id
             })
             .collect();
+        (store, ids)
+    }
+
+    /// Expected outcomes that never come, or more than expected, lose or
+    /// hold up nothing: every outcome is committed.
+    #[tokio::test]
+    async fn outcomes_are_committed_whatever_was_expected() {
+        let (store, ids) = store_with_feeds(4);
         let (writer, thread) = Writer::spawn(store);
         // Three expected, two come (a feed ended without an outcome)...
         writer.expect(3).await;
@@ -1327,15 +1330,13 @@ mod tests {
         assert_eq!(failed_feeds, 4);
     }
 
+    /// Outcomes that arrive while the writer is busy are committed together,
+    /// in one transaction, not one each: every transaction rewrites the
+    /// index leaves it touches. A job queued behind them runs after them,
+    /// and an outcome that comes alone is still committed.
     #[tokio::test]
     async fn outcomes_that_wait_for_the_writer_share_one_transaction() {
-        let mut store = Store::open_in_memory().unwrap();
-        let ids: Vec<i64> = (1..=10)
-            .map(|i| {
-                let url = format!("https://f{i}.example/feed");
-                store.ensure_feed(&format!("f{i}"), &url).unwrap().id
-            })
-            .collect();
+        let (mut store, ids) = store_with_feeds(10);
         let transactions = store.count_transactions();
         let (writer, thread) = Writer::spawn(store);
         // Busy: a job that holds the writer until it is let go.
