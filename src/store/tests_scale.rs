@@ -330,6 +330,14 @@ fn next_due_skips_leased_and_disabled_feeds_and_walks_an_index() {
                WHERE lease_until IS NOT NULL AND enabled = 1 AND disabled_reason IS NULL";
     let plan = query_plan(&store, sql);
     assert!(plan.contains("feeds_leased"), "{plan}");
+    // What `claim_due` asks: the due feeds in due order, from the same index.
+    let sql = "SELECT id FROM feeds WHERE enabled = 1 AND disabled_reason IS NULL \
+               AND (next_fetch_at IS NULL OR next_fetch_at <= '2024-04-17T12:30:00Z') \
+               AND (lease_until IS NULL OR lease_until <= '2024-04-17T12:30:00Z') \
+               ORDER BY next_fetch_at, id LIMIT 32";
+    let plan = query_plan(&store, sql);
+    assert!(plan.contains("feeds_pollable"), "{plan}");
+    assert!(!plan.contains("TEMP B-TREE"), "{plan}");
 }
 
 #[test]
