@@ -296,10 +296,26 @@ pub async fn ingest(
     let lease = ctx.fetcher.limits().timeout + Duration::from_secs(60);
     // The writer need not wait for more outcomes once every feed's is in.
     ctx.writer.expect(jobs.len()).await;
-    for job in jobs {
+    // Every feed leased in one transaction. One that another process holds
+    // (or every one, should that transaction fail) waits for its lease on
+    // its own.
+    let ids: Vec<i64> = jobs.iter().map(|j| j.feed.id).collect();
+    let who = owner.to_string();
+    let claimed = ctx
+        .writer
+        .run(move |s| s.claim_all(&ids, &who, Utc::now(), lease))
+        .await
+        .unwrap_or_default();
+    for (i, job) in jobs.into_iter().enumerate() {
         let (ctx, owner) = (ctx.clone(), owner.to_string());
+        let leased = claimed.get(i).copied().unwrap_or(false);
         set.spawn(async move {
-            match wait_for_lease(&ctx, &job.feed, &owner, lease).await {
+            let lease = if leased {
+                Ok(())
+            } else {
+                wait_for_lease(&ctx, &job.feed, &owner, lease).await
+            };
+            match lease {
                 Ok(()) => ingest_one(job, &ctx).await,
                 Err(e) => Report {
                     name: job.feed.name.clone(),

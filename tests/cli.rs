@@ -1,5 +1,5 @@
 //! The command line as a user meets it: `parse`, config errors, `feeds`,
-//! `articles`, exit codes.
+//! `articles`, exit codes, a fetch beside another process.
 
 mod common;
 
@@ -341,5 +341,60 @@ fn a_thumbnail_is_stored_exported_and_shown() {
     assert!(
         lines.next().unwrap().ends_with(&format!(",{want}")),
         "{csv}"
+    );
+}
+
+/// A one-off fetch leases all its feeds at once. A feed that another
+/// process is fetching is waited for until that lease ends, then fetched;
+/// the other feeds are not held up by it.
+#[test]
+fn fetch_waits_for_a_feed_another_process_holds_and_not_for_the_rest() {
+    let server = Server::start();
+    for name in ["a", "b"] {
+        let story = item(
+            &format!("{name}-1"),
+            "Story",
+            &format!("https://{name}.example/1"),
+            "Text",
+        );
+        server.route(&format!("/{name}"), Route::rss(rss(name, &[story])));
+    }
+    let t = Trawl::new(
+        "",
+        &[
+            feed("a", &server.url("/a"), ""),
+            feed("b", &server.url("/b"), ""),
+        ],
+    );
+    assert_eq!(t.run(&["fetch"]).code, 0);
+    // Another host's process holds b for three more seconds (times are
+    // stored in whole seconds: the lease ends two to three seconds from now).
+    let until = (chrono::Utc::now() + chrono::Duration::seconds(3))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    t.sql()
+        .execute(
+            "UPDATE feeds SET lease_owner = 'elsewhere:1', lease_until = ?1 WHERE name = 'b'",
+            [&until],
+        )
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let run = t.run(&["fetch"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let second_request = |path: &str| {
+        let seen = server.seen(path);
+        assert_eq!(seen.len(), 2, "{path} fetched once by each run");
+        seen[1].at.duration_since(started)
+    };
+    let (a, b) = (second_request("/a"), second_request("/b"));
+    assert!(
+        b >= std::time::Duration::from_millis(1500),
+        "b fetched at {b:?}"
+    );
+    assert!(a < b, "a at {a:?} waited for b at {b:?}");
+    assert_eq!(
+        t.count("SELECT count(*) FROM feeds WHERE lease_owner IS NOT NULL"),
+        0,
+        "every lease ends with the run"
     );
 }

@@ -1152,6 +1152,35 @@ fn two_owners_never_claim_the_same_feed() {
     assert_eq!(total, 60, "every feed was claimed");
 }
 
+/// A one-off fetch leases its feeds in one transaction: each as `claim`
+/// would, a feed another owner holds (or that does not exist) refused
+/// without failing the rest.
+#[test]
+fn claim_all_leases_what_claim_would_in_one_go() {
+    let (mut store, ids) = store_with(&["a", "b", "c"]);
+    assert!(store.claim(ids[1], "you", t(NOW), LEASE).unwrap());
+    let claimed = store
+        .claim_all(&[ids[0], ids[1], 9999, ids[2]], "me", t(NOW), LEASE)
+        .unwrap();
+    assert_eq!(claimed, [true, false, false, true]);
+    let owners: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|name| row(&store, name).lease_owner)
+        .collect();
+    assert_eq!(
+        owners,
+        [Some("me".into()), Some("you".into()), Some("me".into())]
+    );
+    assert_eq!(row(&store, "c").lease_until, row(&store, "a").lease_until);
+    assert!(
+        store
+            .claim_all(&[], "me", t(NOW), LEASE)
+            .unwrap()
+            .is_empty(),
+        "nothing to lease"
+    );
+}
+
 #[test]
 fn claim_and_release() {
     let (mut store, ids) = store_with(&["a", "b", "c"]);
