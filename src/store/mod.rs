@@ -677,7 +677,8 @@ impl Store {
             feed_ids
                 .iter()
                 .map(|&id| match feeds::claim(tx, id, lease) {
-                    // Left to `claim`, which says so, rather than failing them all.
+                    // Refused, not an error for all of them: `claim`, asked
+                    // for this one alone, reports it.
                     Err(StoreError::UnknownFeed(_)) => Ok(false),
                     claimed => claimed,
                 })

@@ -378,7 +378,7 @@ CREATE INDEX articles_newest ON articles(coalesce(published_at, first_seen_at), 
     // An index no query uses (issue 6). The scheduler's questions have
     // gone through `feeds_pollable` since migration 2, but every fetch
     // still moved the feed's entry in this one too: a running daemon wrote
-    // 15 % fewer bytes per fetch answered 304 without it (10,000 feeds,
+    // 14 % fewer bytes per fetch answered 304 without it (10,000 feeds,
     // BENCHMARKS.md, ninth session).
     r#"
 DROP INDEX feeds_next_fetch_at;
