@@ -1335,14 +1335,7 @@ mod tests {
                 .expect("committed after all expected outcomes were in")
                 .unwrap();
         }
-        drop(writer);
-        let store = thread.finish();
-        let failed_feeds = store
-            .feeds()
-            .unwrap()
-            .iter()
-            .filter(|f| f.consecutive_failures == 1)
-            .count();
+        let failed_feeds = failures(writer, thread).iter().filter(|&&n| n == 1).count();
         assert_eq!(failed_feeds, 4);
     }
 
@@ -1395,15 +1388,19 @@ mod tests {
             .await
             .expect("a lone outcome is committed")
             .unwrap();
+        assert_eq!(failures(writer, thread).iter().sum::<u32>(), 11);
+    }
+
+    /// Stops the writer and returns each feed's count of failures in a row.
+    fn failures(writer: Writer, thread: WriterThread) -> Vec<u32> {
         drop(writer);
         let store = thread.finish();
-        let failures: Vec<u32> = store
+        store
             .feeds()
             .unwrap()
             .iter()
             .map(|f| f.consecutive_failures)
-            .collect();
-        assert_eq!(failures.iter().sum::<u32>(), 11);
+            .collect()
     }
 
     /// A writer over a fresh database with `n` feeds, each failed once.
