@@ -259,6 +259,89 @@ fn a_database_indexed_by_triggers_keeps_its_index_after_migrating() {
     index_is_consistent(&store);
 }
 
+/// Migration 12 copies `article_sources` without its foreign key on the
+/// article: every row and column survives, the index is back, and deleting
+/// an article still deletes its sources (now by trigger).
+#[test]
+fn sources_survive_losing_their_foreign_key_and_still_go_with_their_article() {
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    configure(&conn).unwrap();
+    let before = (0..schema::VERSION as usize)
+        .find(|&i| schema::migration(i).contains("article_sources_v12"))
+        .unwrap();
+    for i in 0..before {
+        conn.execute_batch(schema::migration(i)).unwrap();
+    }
+    conn.pragma_update(None, "user_version", before as i64)
+        .unwrap();
+    conn.execute_batch(
+        "INSERT INTO feeds (id, url, name, created_at) VALUES \
+           (1, 'http://a/feed', 'a', '2024-04-17T00:00:00Z'), \
+           (2, 'http://b/feed', 'b', '2024-04-17T00:00:00Z');
+         INSERT INTO articles (id, url, guid, title, content_hash, first_seen_at, last_seen_at) \
+           VALUES (1, 'http://a/1', 'g1', 'One', 'h1', '2024-04-17T10:00:00Z', '2024-04-17T10:00:00Z'), \
+                  (2, 'http://a/2', 'g2', 'Two', 'h2', '2024-04-17T11:00:00Z', '2024-04-17T11:00:00Z');
+         INSERT INTO article_sources VALUES \
+           (1, 1, 'g1', 'http://a/1', '2024-04-18T00:00:00Z', 'h1', '2024-04-17T09:00:00Z', '2024-04-17T10:00:00Z'), \
+           (1, 2, 'b-g1', 'http://b/1', '2024-04-18T01:00:00Z', 'h1', NULL, '2024-04-17T12:00:00Z'), \
+           (2, 1, 'g2', NULL, '2024-04-17T11:00:00Z', 'h2', NULL, '2024-04-17T11:00:00Z');",
+    )
+    .unwrap();
+    let rows = |conn: &rusqlite::Connection| -> Vec<String> {
+        conn.prepare(
+            "SELECT json_array(article_id, feed_id, guid, url, seen_at, content_hash, \
+             published_at, first_seen_at) FROM article_sources ORDER BY feed_id, guid",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    };
+    let old = rows(&conn);
+    schema::migrate(&mut conn, ":memory:").unwrap();
+    assert_eq!(rows(&conn), old, "every source, every column");
+
+    let parents: Vec<String> = conn
+        .prepare("SELECT \"table\" FROM pragma_foreign_key_list('article_sources')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(parents, ["feeds"], "the feed is still a foreign key");
+    let store = Store {
+        conn,
+        path: ":memory:".into(),
+        policy: Policy::default(),
+        recent: None,
+        data_version: 0,
+    };
+    let plan = query_plan(
+        &store,
+        "SELECT feed_id FROM article_sources WHERE article_id = 1",
+    );
+    assert!(plan.contains("article_sources_article_id"), "{plan}");
+
+    store
+        .conn
+        .execute("DELETE FROM articles WHERE id = 1", [])
+        .unwrap();
+    assert_eq!(
+        rows(&store.conn),
+        old[1..2],
+        "both sources of the deleted article went with it"
+    );
+    store
+        .conn
+        .execute("DELETE FROM feeds WHERE id = 1", [])
+        .unwrap();
+    assert!(
+        rows(&store.conn).is_empty(),
+        "and a deleted feed takes its sources"
+    );
+}
+
 #[test]
 fn next_due_skips_leased_and_disabled_feeds_and_walks_an_index() {
     let (mut store, ids) = store_with(&["a", "b", "c", "d", "gone", "off"]);
