@@ -226,19 +226,38 @@ fn rows_inserted_by_hand_are_changed_and_deleted_without_harm_to_the_index() {
     index_is_consistent(&store);
 }
 
-#[test]
-fn a_database_indexed_by_triggers_keeps_its_index_after_migrating() {
-    // Built at the version before the queue: the old triggers index at once.
-    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+/// An in-memory database at the version just before the migration whose
+/// SQL contains `marker`.
+fn database_before(marker: &str) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
     configure(&conn).unwrap();
     let before = (0..schema::VERSION as usize)
-        .find(|&i| schema::migration(i).contains("CREATE TABLE fts_pending"))
+        .find(|&i| schema::migration(i).contains(marker))
         .unwrap();
     for i in 0..before {
         conn.execute_batch(schema::migration(i)).unwrap();
     }
     conn.pragma_update(None, "user_version", before as i64)
         .unwrap();
+    conn
+}
+
+/// `conn` migrated to the current version, as a store.
+fn migrated(mut conn: rusqlite::Connection) -> Store {
+    schema::migrate(&mut conn, ":memory:").unwrap();
+    Store {
+        conn,
+        path: ":memory:".into(),
+        policy: Policy::default(),
+        recent: None,
+        data_version: 0,
+    }
+}
+
+#[test]
+fn a_database_indexed_by_triggers_keeps_its_index_after_migrating() {
+    // Built at the version before the queue: the old triggers index at once.
+    let conn = database_before("CREATE TABLE fts_pending");
     conn.execute(
         "INSERT INTO articles (guid, title, content_text, content_hash, first_seen_at, \
          last_seen_at) VALUES ('g', 'Volcano erupts', 'Lava flows.', 'h', \
@@ -246,14 +265,7 @@ fn a_database_indexed_by_triggers_keeps_its_index_after_migrating() {
         [],
     )
     .unwrap();
-    schema::migrate(&mut conn, ":memory:").unwrap();
-    let store = Store {
-        conn,
-        path: ":memory:".into(),
-        policy: Policy::default(),
-        recent: None,
-        data_version: 0,
-    };
+    let store = migrated(conn);
     assert_eq!(found(&store, "lava"), [1]);
     assert_eq!(store.pending_index().unwrap(), 0);
     index_is_consistent(&store);
@@ -264,16 +276,7 @@ fn a_database_indexed_by_triggers_keeps_its_index_after_migrating() {
 /// an article still deletes its sources (now by trigger).
 #[test]
 fn sources_survive_losing_their_foreign_key_and_still_go_with_their_article() {
-    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-    configure(&conn).unwrap();
-    let before = (0..schema::VERSION as usize)
-        .find(|&i| schema::migration(i).contains("article_sources_v12"))
-        .unwrap();
-    for i in 0..before {
-        conn.execute_batch(schema::migration(i)).unwrap();
-    }
-    conn.pragma_update(None, "user_version", before as i64)
-        .unwrap();
+    let conn = database_before("article_sources_v12");
     conn.execute_batch(
         "INSERT INTO feeds (id, url, name, created_at) VALUES \
            (1, 'http://a/feed', 'a', '2024-04-17T00:00:00Z'), \
@@ -299,10 +302,11 @@ fn sources_survive_losing_their_foreign_key_and_still_go_with_their_article() {
         .unwrap()
     };
     let old = rows(&conn);
-    schema::migrate(&mut conn, ":memory:").unwrap();
-    assert_eq!(rows(&conn), old, "every source, every column");
+    let store = migrated(conn);
+    assert_eq!(rows(&store.conn), old, "every source, every column");
 
-    let parents: Vec<String> = conn
+    let parents: Vec<String> = store
+        .conn
         .prepare("SELECT \"table\" FROM pragma_foreign_key_list('article_sources')")
         .unwrap()
         .query_map([], |r| r.get(0))
@@ -310,13 +314,6 @@ fn sources_survive_losing_their_foreign_key_and_still_go_with_their_article() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(parents, ["feeds"], "the feed is still a foreign key");
-    let store = Store {
-        conn,
-        path: ":memory:".into(),
-        policy: Policy::default(),
-        recent: None,
-        data_version: 0,
-    };
     let plan = query_plan(
         &store,
         "SELECT feed_id FROM article_sources WHERE article_id = 1",
