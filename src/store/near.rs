@@ -262,20 +262,40 @@ impl Recent {
     /// The ids of the entries within `max_distance` bits of `fp`, each
     /// once: those sharing a probed value (see [`dedupe::probes`]) in some
     /// band, which is every fingerprint that close.
+    ///
+    /// The chains are walked side by side, a step of each in turn. A step
+    /// reads an entry from anywhere in `entries`, and the next step of the
+    /// same chain needs what it read; walked one chain at a time, every read
+    /// waited for the one before (82 % of the lookup's samples sat on that
+    /// wait at 300,000 entries, perf). Steps of different chains do not
+    /// depend on each other, so their reads overlap.
     fn close_to(&self, fp: u64, max_distance: u32) -> Vec<i64> {
-        let mut ids = Vec::new();
+        // (band, entry) of every chain not yet walked to its end.
+        let mut walks: Vec<(usize, u32)> = Vec::with_capacity(4 * 17);
         for (band, value) in dedupe::bands(fp).into_iter().enumerate() {
             for probe in dedupe::probes(value, max_distance) {
-                let mut entry = self.heads[(band << 16) | usize::from(probe)];
-                while entry != NONE {
-                    let e = entry as usize;
-                    let Entry { fingerprint, next } = &self.entries[e];
-                    if dedupe::distance(fp, *fingerprint) <= max_distance
-                        && !ids.contains(&self.ids[e])
-                    {
-                        ids.push(self.ids[e]);
-                    }
-                    entry = next[band];
+                let head = self.heads[(band << 16) | usize::from(probe)];
+                if head != NONE {
+                    walks.push((band, head));
+                }
+            }
+        }
+        let mut ids = Vec::new();
+        while !walks.is_empty() {
+            let mut i = 0;
+            while i < walks.len() {
+                let (band, entry) = walks[i];
+                let e = entry as usize;
+                let Entry { fingerprint, next } = &self.entries[e];
+                if dedupe::distance(fp, *fingerprint) <= max_distance && !ids.contains(&self.ids[e])
+                {
+                    ids.push(self.ids[e]);
+                }
+                if next[band] == NONE {
+                    walks.swap_remove(i);
+                } else {
+                    walks[i].1 = next[band];
+                    i += 1;
                 }
             }
         }
@@ -317,4 +337,97 @@ pub(super) fn hand_over(conn: &Connection, id: i64) -> Result<(), StoreError> {
             .execute([next, id])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty() -> Recent {
+        Recent {
+            complete_from: i64::MIN,
+            loaded: 0,
+            ids: Vec::new(),
+            entries: Vec::new(),
+            heads: vec![NONE; 4 << 16],
+        }
+    }
+
+    /// xorshift64: fingerprints spread over all bits, the same every run.
+    fn random(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    /// `fp` with `bits` distinct random bits flipped.
+    fn flipped(fp: u64, bits: u32, state: &mut u64) -> u64 {
+        let mut out = fp;
+        while dedupe::distance(out, fp) < bits {
+            out ^= 1 << (random(state) % 64);
+        }
+        out
+    }
+
+    /// Every fingerprint within the distance is found, once, and nothing
+    /// farther: the same answer as comparing with each entry in turn.
+    /// Stories of many close copies make long chains that end at different
+    /// steps; an id added twice (a changed text) is reported once.
+    #[test]
+    fn close_to_finds_what_a_scan_of_every_entry_finds() {
+        let mut state = 0x9E37_79B9_7F4A_7C15;
+        let mut recent = empty();
+        let mut stored: Vec<(i64, u64)> = Vec::new();
+        let mut stories = Vec::new();
+        for id in 0..20_000 {
+            let fp = match id % 4 {
+                // A new story.
+                0 => {
+                    let fp = random(&mut state);
+                    stories.push(fp);
+                    fp
+                }
+                // A copy of an earlier story, up to 9 bits off.
+                _ => {
+                    let story = stories[random(&mut state) as usize % stories.len()];
+                    flipped(story, (random(&mut state) % 10) as u32, &mut state)
+                }
+            };
+            recent.add(id, fp);
+            stored.push((id, fp));
+        }
+        // Changed texts: ids already held come again with another print.
+        for id in (0..20_000).step_by(97) {
+            let fp = flipped(stored[id as usize].1, 2, &mut state);
+            recent.add(id, fp);
+            stored.push((id, fp));
+        }
+        let mut matched = 0;
+        for query in 0..2_000 {
+            let fp = if query % 2 == 0 {
+                random(&mut state)
+            } else {
+                let story = stories[random(&mut state) as usize % stories.len()];
+                flipped(story, (random(&mut state) % 8) as u32, &mut state)
+            };
+            for max_distance in [3, 6] {
+                let mut found = recent.close_to(fp, max_distance);
+                let unique = found.len();
+                found.sort_unstable();
+                found.dedup();
+                assert_eq!(found.len(), unique, "an id reported twice");
+                let mut want: Vec<i64> = stored
+                    .iter()
+                    .filter(|(_, s)| dedupe::distance(fp, *s) <= max_distance)
+                    .map(|(id, _)| *id)
+                    .collect();
+                want.sort_unstable();
+                want.dedup();
+                assert_eq!(found, want, "fingerprint {fp:016x}, {max_distance} bits");
+                matched += found.len();
+            }
+        }
+        assert!(matched > 2_000, "too few matches to mean much: {matched}");
+    }
 }
