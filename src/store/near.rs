@@ -201,6 +201,17 @@ struct Entry {
 }
 
 impl Recent {
+    /// Holding nothing, and complete from no time on.
+    fn empty() -> Recent {
+        Recent {
+            complete_from: i64::MAX,
+            loaded: 0,
+            ids: Vec::new(),
+            entries: Vec::new(),
+            heads: vec![NONE; 4 << 16],
+        }
+    }
+
     /// Everything published (else first seen) in the two windows before the
     /// latest stored time (or now, if that is earlier: a feed's future
     /// dates must not move the bound).
@@ -210,13 +221,7 @@ impl Recent {
             .query_row([], |r| r.get(0))
             .optional()?
             .flatten();
-        let mut recent = Recent {
-            complete_from: i64::MAX,
-            loaded: 0,
-            ids: Vec::new(),
-            entries: Vec::new(),
-            heads: vec![NONE; 4 << 16],
-        };
+        let mut recent = Recent::empty();
         let from = match latest {
             None => i64::MIN,
             Some(latest) => latest
@@ -343,16 +348,6 @@ pub(super) fn hand_over(conn: &Connection, id: i64) -> Result<(), StoreError> {
 mod tests {
     use super::*;
 
-    fn empty() -> Recent {
-        Recent {
-            complete_from: i64::MIN,
-            loaded: 0,
-            ids: Vec::new(),
-            entries: Vec::new(),
-            heads: vec![NONE; 4 << 16],
-        }
-    }
-
     /// xorshift64: fingerprints spread over all bits, the same every run.
     fn random(state: &mut u64) -> u64 {
         *state ^= *state << 13;
@@ -377,7 +372,7 @@ mod tests {
     #[test]
     fn close_to_finds_what_a_scan_of_every_entry_finds() {
         let mut state = 0x9E37_79B9_7F4A_7C15;
-        let mut recent = empty();
+        let mut recent = Recent::empty();
         let mut stored: Vec<(i64, u64)> = Vec::new();
         let mut stories = Vec::new();
         for id in 0..20_000 {
