@@ -119,6 +119,35 @@ fn parse_of_an_empty_feed_succeeds_with_no_output() {
     assert_eq!(run.stdout, "");
 }
 
+/// The allocator options in src/main.rs are the ones BENCHMARKS.md
+/// measured. jemalloc reads them before `main`; a misspelt option is only
+/// a line on stderr, and an unlinked option string is silence, and either
+/// way the daemon would run on jemalloc's defaults (more arenas, memory
+/// held ten seconds). jemalloc prints the options in force at exit when
+/// asked to.
+#[test]
+fn the_allocator_runs_with_the_options_the_benchmarks_chose() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .arg("--version")
+        .env("_RJEM_MALLOC_CONF", "stats_print:true")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("Invalid conf"), "{stderr}");
+    for option in [
+        "opt.narenas: 2\n",
+        "opt.background_thread: true ",
+        "opt.dirty_decay_ms: 500 ",
+        "opt.muzzy_decay_ms: 0 ",
+    ] {
+        assert!(
+            stderr.contains(option),
+            "{option:?} not in force:\n{stderr}"
+        );
+    }
+}
+
 #[test]
 fn parse_of_something_that_is_not_a_feed_fails_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
