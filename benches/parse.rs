@@ -30,6 +30,9 @@ use criterion::{
 };
 use trawl::parse::{Input, parse};
 
+// The binary's allocator, so that the bench measures what `trawl` runs.
+trawl::allocator!();
+
 /// One document, with the address it is parsed as coming from (the base for
 /// relative links, as in `ingest`).
 struct Doc {

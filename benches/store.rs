@@ -32,6 +32,9 @@ use trawl::config::FeedConfig;
 use trawl::dedupe::{NearKeyMemo, content_hash, near_key};
 use trawl::store::{FeedUpdate, Outcome, Store};
 
+// The binary's allocator, so that the bench measures what `trawl` runs.
+trawl::allocator!();
+
 /// Articles per measurement.
 const ARTICLES: usize = 100_000;
 

@@ -17,7 +17,7 @@
 //! [`ingest`] is the one orchestrator: `ingest_one` runs fetch → parse →
 //! dedupe → store for one feed, and the one-off `trawl fetch`, the [`daemon`]
 //! and the [`admin`] trigger all call it. [`metrics`] counts what it does;
-//! [`cli`] is the command line on top.
+//! [`cli`] is the command line on top, and [`allocator`] the binaries' jemalloc.
 
 pub mod article;
 pub mod config;
@@ -36,3 +36,4 @@ pub mod metrics;
 pub mod daemon;
 pub mod admin;
 pub mod cli;
+pub mod allocator;
