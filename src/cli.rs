@@ -434,10 +434,12 @@ fn cmd_fetch(g: &Global, args: FetchArgs) -> Result<u8> {
     // A site paused by a Retry-After is reported, not waited out for hours.
     ctx.limiter.defer_paused_sites();
     let owner = format!("fetch:{}", std::process::id());
-    let reports = runtime()?.block_on(async {
+    let mut total = Totals::default();
+    runtime()?.block_on(async {
         let mut stdout = io::stdout();
         ingest::ingest(jobs, &ctx, &owner, |r| {
-            let _ = writeln!(stdout, "{}", report_line(r));
+            let _ = writeln!(stdout, "{}", report_line(&r));
+            total.add(&r);
         })
         .await
     });
@@ -448,7 +450,6 @@ fn cmd_fetch(g: &Global, args: FetchArgs) -> Result<u8> {
         .finish()
         .index_all_pending(ingest::INDEX_BATCH)?;
 
-    let total = Totals::of(&reports);
     println!("{}", total.line());
     Ok(if total.failed == 0 {
         EXIT_OK
@@ -468,8 +469,8 @@ fn fetch_via(g: &Global, base: &str, feeds: &[String]) -> Result<u8> {
         .build()
         .context("cannot build HTTP client")?;
     let base = base.trim_end_matches('/');
-    let reports = runtime()?.block_on(async {
-        let mut reports = Vec::new();
+    let total = runtime()?.block_on(async {
+        let mut total = Totals::default();
         for name in feeds {
             let url = format!("{base}/feeds/{}/fetch", url_path_segment(name));
             let mut req = client.post(&url);
@@ -496,11 +497,10 @@ fn fetch_via(g: &Global, base: &str, feeds: &[String]) -> Result<u8> {
                 }
             };
             println!("{}", report_line(&report));
-            reports.push(report);
+            total.add(&report);
         }
-        Ok(reports)
+        Ok(total)
     })?;
-    let total = Totals::of(&reports);
     println!("{}", total.line());
     Ok(if total.failed == 0 {
         EXIT_OK
@@ -571,24 +571,18 @@ struct Totals {
 }
 
 impl Totals {
-    fn of(reports: &[Report]) -> Totals {
-        let mut t = Totals {
-            feeds: reports.len(),
-            ..Totals::default()
-        };
-        for r in reports {
-            match &r.result {
-                Err(_) => t.failed += 1,
-                Ok(Fetched::NotModified) => t.not_modified += 1,
-                Ok(Fetched::Stored { counts, .. }) => {
-                    t.new += counts.new;
-                    t.near += counts.near;
-                    t.updated += counts.updated;
-                    t.duplicate += counts.duplicate;
-                }
+    fn add(&mut self, r: &Report) {
+        self.feeds += 1;
+        match &r.result {
+            Err(_) => self.failed += 1,
+            Ok(Fetched::NotModified) => self.not_modified += 1,
+            Ok(Fetched::Stored { counts, .. }) => {
+                self.new += counts.new;
+                self.near += counts.near;
+                self.updated += counts.updated;
+                self.duplicate += counts.duplicate;
             }
         }
-        t
     }
 
     fn line(&self) -> String {

@@ -284,14 +284,10 @@ impl Limiter {
 
 /// Ingests every job (the one-off `trawl fetch`): each feed is leased under
 /// `owner` first, so a daemon on the same database never fetches it at the
-/// same moment. Reports come through `on_report` as each feed completes, and
-/// all together at the end.
-pub async fn ingest(
-    jobs: Vec<Job>,
-    ctx: &Context,
-    owner: &str,
-    mut on_report: impl FnMut(&Report),
-) -> Vec<Report> {
+/// same moment. Each feed's report goes to `on_report` as the feed
+/// completes, and is not kept: a caller that wants totals adds them up
+/// there (at 10,000 feeds the reports were 2.6 MB of the heap at its peak).
+pub async fn ingest(jobs: Vec<Job>, ctx: &Context, owner: &str, mut on_report: impl FnMut(Report)) {
     let mut set = tokio::task::JoinSet::new();
     let lease = ctx.fetcher.limits().timeout + Duration::from_secs(60);
     // The writer need not wait for more outcomes once every feed's is in.
@@ -326,13 +322,9 @@ pub async fn ingest(
             }
         });
     }
-    let mut reports = Vec::new();
     while let Some(done) = set.join_next().await {
         match done {
-            Ok(report) => {
-                on_report(&report);
-                reports.push(report);
-            }
+            Ok(report) => on_report(report),
             // A panic in one feed's task must not take the run down; it is a
             // bug, and the log says so.
             Err(e) => warn!(error = %e, "feed task failed"),
@@ -342,7 +334,6 @@ pub async fn ingest(
     if let Err(e) = ctx.writer.run(move |s| s.release(&owner)).await {
         warn!(error = %e, "cannot release leases");
     }
-    reports
 }
 
 /// Leases `feed` for `owner`, waiting while another process fetches it
