@@ -119,7 +119,7 @@ fn parse_of_an_empty_feed_succeeds_with_no_output() {
     assert_eq!(run.stdout, "");
 }
 
-/// The allocator options in src/main.rs are the ones BENCHMARKS.md
+/// The allocator options in src/allocator.rs are the ones BENCHMARKS.md
 /// measured. jemalloc reads them before `main`; a misspelt option is only
 /// a line on stderr, and an unlinked option string is silence, and either
 /// way the daemon would run on jemalloc's defaults (more arenas, memory

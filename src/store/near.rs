@@ -219,11 +219,9 @@ impl Recent {
     /// A new article dated after the latest stored time needs the one
     /// window before it; the quarter is slack for articles dated a little
     /// earlier. One dated earlier still extends what is held ([`find`]).
-    /// Two whole windows were held before, and with [`Recent::worn_out`]'s
-    /// old bound a daemon held up to four windows of articles between
-    /// reads: at 7 days and 100,000 articles a day, 3 million
-    /// fingerprints, ~96 MB. Now it is at most ~1.6 windows, plus the
-    /// 200,000 entries of `worn_out`.
+    /// With [`Recent::worn_out`], a daemon holds at most ~1.6 windows of
+    /// articles plus 200,000 (at 7 days and 100,000 articles a day, ~41 MB;
+    /// BENCHMARKS.md, eleventh session).
     fn load(conn: &Connection, window: i64) -> Result<Recent, StoreError> {
         let latest: Option<i64> = conn
             .prepare_cached(LATEST)?
