@@ -5,12 +5,18 @@
 # over the largest set for a few minutes. See BENCHMARKS.md.
 #
 #   benches/ingest.sh [--feeds "1000 10000"] [--runs 3] [--daemon-minutes 5]
-#                     [--concurrency 32] [--no-newsboat] [--newsboat-max 1000]
-#                     [--work DIR] [--baseline PATH]
+#                     [--daemon-churn 0] [--concurrency 32] [--no-newsboat]
+#                     [--newsboat-max 1000] [--work DIR] [--baseline PATH]
 #
 # --baseline PATH: another trawl binary (say, one built from the last
 # commit) run in the same loop, right after trawl's own passes, recorded as
 # the tool "baseline": an A/B in one run.
+#
+# --daemon-churn P: while the daemon runs, P % of the feeds change every
+# feed interval (2 minutes): their files are replaced by the same-named
+# files of another generated set (seed 2, dated a day later; seed 3 after
+# that, and so on), so each burst brings new articles to parse and store.
+# The default, 0, serves the feeds unchanged: every answer is a 304.
 #
 # newsboat runs on the sets of at most --newsboat-max feeds (it needs minutes
 # for 10,000); every run of it is in the same loop as trawl's, on the same
@@ -27,6 +33,7 @@ ROOT=$PWD
 SIZES="1000 10000"
 RUNS=3
 DAEMON_MINUTES=5
+DAEMON_CHURN=0
 CONCURRENCY=32
 NEWSBOAT=1
 NEWSBOAT_MAX=1000
@@ -40,15 +47,21 @@ while [ $# -gt 0 ]; do
     --feeds) SIZES=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --daemon-minutes) DAEMON_MINUTES=$2; shift 2 ;;
+    --daemon-churn) DAEMON_CHURN=$2; shift 2 ;;
     --concurrency) CONCURRENCY=$2; shift 2 ;;
     --no-newsboat) NEWSBOAT=0; shift ;;
     --newsboat-max) NEWSBOAT_MAX=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
     --port) PORT=$2; shift 2 ;;
     --baseline) BASELINE=$2; shift 2 ;;
-    *) echo "usage: $0 [--feeds \"1000 10000\"] [--runs N] [--daemon-minutes M] [--concurrency C] [--no-newsboat] [--work DIR] [--port P] [--baseline PATH]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--feeds \"1000 10000\"] [--runs N] [--daemon-minutes M] [--daemon-churn P] [--concurrency C] [--no-newsboat] [--work DIR] [--port P] [--baseline PATH]" >&2; exit 2 ;;
     esac
 done
+
+case "$DAEMON_CHURN" in
+    [0-9] | [1-9][0-9] | 100) ;;
+    *) echo "ingest bench: --daemon-churn takes a whole percentage, 0 to 100" >&2; exit 2 ;;
+esac
 
 log() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -79,7 +92,9 @@ printf 'feeds\trun\ttool\tpass\twall_s\tcpu_s\trss_kib\tarticles\tn200\tn304\tno
 NGX="$WORK/nginx"
 NGINX_PID=""
 DAEMON_PID=""
+CHANGER_PID=""
 cleanup() {
+    if [ -n "$CHANGER_PID" ]; then kill "$CHANGER_PID" 2>/dev/null || true; fi
     if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
         kill -TERM "$DAEMON_PID" 2>/dev/null || true
         wait "$DAEMON_PID" 2>/dev/null || true
@@ -175,15 +190,20 @@ record() { # feeds run tool pass "wall cpu rss" articles
 }
 
 # ---- feeds
-make_feeds() { # N → folder
-    local n=$1 dir="$WORK/feeds-$1"
-    if [ ! -f "$dir/truth.json" ] || [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["summary"]["feeds"])' "$dir/truth.json")" != "$n" ]; then
-        log "generating $n feeds into $dir"
-        python3 "$GEN" --feeds "$n" --seed 1 --out "$dir" 2>"$WORK/gen-$n.log"
-        rm -f "$dir"/*.gz
+make_feeds() { # N [seed] → folder
+    # Seed 1 is the set every pass runs on. Seeds 2, 3, ... are the daemon's
+    # changed feeds (--daemon-churn), each dated a day after the one before.
+    local n=$1 seed=${2:-1} dir="$WORK/feeds-$1"
+    [ "$seed" = 1 ] || dir="$WORK/feeds-$1-seed$seed"
+    local now
+    now=$(date -u -d "2025-06-01T12:00:00Z + $((seed - 1)) days" +%Y-%m-%dT%H:%M:%SZ)
+    if [ ! -f "$dir/truth.json" ] || [ "$(python3 -c 'import json,sys; t = json.load(open(sys.argv[1])); print(t["summary"]["feeds"], t["seed"])' "$dir/truth.json")" != "$n $seed" ]; then
+        log "generating $n feeds (seed $seed) into $dir"
+        python3 "$GEN" --feeds "$n" --seed "$seed" --now "$now" --out "$dir" 2>"$WORK/gen-$n.log"
+        rm -f "$dir"/*.gz "$dir/.gzipped"
     fi
     if [ ! -f "$dir/.gzipped" ]; then
-        log "pre-compressing $n feeds (gzip -6, mtime kept)"
+        log "pre-compressing $n feeds of seed $seed (gzip -6, mtime kept)"
         find "$dir" -maxdepth 1 \( -name 'f*.xml' -o -name 'f*.json' \) -print0 |
             xargs -0 -P "$(nproc)" -n 200 gzip -k -f -6
         touch "$dir/.gzipped"
@@ -239,27 +259,81 @@ run_newsboat_pass() { # N run pass cfg cache
     record "$1" "$2" newsboat "$3" "$t" "$(articles_in "$5" 'select count(*) from rss_item')"
 }
 
-daemon_steady_state() { # N cfg db minutes
+# The daemon's changed feeds (--daemon-churn): a copy of the served folder
+# (hard links, so the set itself is never touched), served by nginx, in
+# which a changer replaces files while the daemon runs.
+start_churn() { # N folder minutes → sets CHANGER_PID
+    local n=$1 dir=$2 minutes=$3
+    local per_set=$(((100 + DAEMON_CHURN - 1) / DAEMON_CHURN))
+    local cycles=$((minutes * 60 / 120))
+    local sets=$(((cycles + per_set - 1) / per_set))
+    local seeds="" s
+    for s in $(seq 2 $((sets + 1))); do
+        make_feeds "$n" "$s" >/dev/null
+        seeds="$seeds $WORK/feeds-$n-seed$s"
+    done
+    SERVED="$WORK/served-$n"
+    rm -rf "$SERVED"
+    cp -al "$dir" "$SERVED"
+    start_nginx "$SERVED"
+    log "daemon: $DAEMON_CHURN % of the feeds change every 2 minutes ($cycles changes, log in $WORK/churn-$n.tsv)"
+    # Every 2 minutes, from the first minute on: the next slice of the
+    # feeds (every per_set-th feed that has a same-named file in the next
+    # set) gets that file, .gz first, each written beside it and renamed
+    # over it so that nginx never serves half a file. The new mtime gives
+    # a new ETag and Last-Modified.
+    python3 - "$SERVED" "$per_set" "$cycles" "$WORK/churn-$n.tsv" $seeds <<'EOF' &
+import os, shutil, sys, time
+served, per_set, cycles, log, sets = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5:]
+names = sorted(f for f in os.listdir(served) if f[0] == "f" and f.endswith((".xml", ".json")))
+start = time.monotonic()
+with open(log, "w") as out:
+    out.write("t\tcycle\tset\tfiles\n")
+    for c in range(cycles):
+        time.sleep(max(0.0, start + 60 + 120 * c - time.monotonic()))
+        src = sets[c // per_set]
+        mine = [f for i, f in enumerate(names) if i % per_set == c % per_set
+                and os.path.exists(os.path.join(src, f))]
+        for f in mine:
+            for name in (f + ".gz", f):
+                tmp = os.path.join(served, "." + name + ".new")
+                shutil.copyfile(os.path.join(src, name), tmp)
+                os.replace(tmp, os.path.join(served, name))
+        out.write("%.1f\t%d\t%s\t%d\n" % (time.monotonic() - start, c + 1, os.path.basename(src), len(mine)))
+        out.flush()
+EOF
+    CHANGER_PID=$!
+}
+
+daemon_steady_state() { # N cfg db minutes feeds-folder
     local out="$WORK/daemon-$1.tsv"
+    local before
+    before=$(articles_in "$3" 'select count(*) from articles')
+    CHANGER_PID=""
+    if [ "$DAEMON_CHURN" -gt 0 ]; then
+        start_churn "$1" "$5" "$4"
+    fi
     log "daemon: trawl run over $1 feeds for $4 min (samples every second into $out)"
     reset_log
     "$TRAWL" -q --config "$2/trawl.toml" --db "$3" run >"$WORK/daemon-$1.out" 2>"$WORK/daemon-$1.err" &
     DAEMON_PID=$!
     # Every second: the daemon's CPU ticks (utime + stime of /proc/PID/stat),
-    # its VmRSS, and how many requests nginx has logged so far.
+    # its VmRSS and VmHWM, and how many requests nginx has logged so far.
     python3 - "$DAEMON_PID" "$(($4 * 60))" "$NGX/logs/access.log" "$out" <<'EOF'
 import os, statistics, sys, time
 pid, seconds, access, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 hz = os.sysconf("SC_CLK_TCK")
 rows = []
+hwm = 0
 start = time.monotonic()
 with open(out, "w") as f:
     f.write("t\tcpu_ticks\trss_kib\trequests\n")
     while time.monotonic() - start < seconds:
         try:
             stat = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-            rss = next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS"))
-        except (OSError, StopIteration):
+            status = {l.split(":")[0]: l.split()[1] for l in open(f"/proc/{pid}/status") if l.startswith("Vm")}
+            rss, hwm = int(status["VmRSS"]), int(status["VmHWM"])
+        except (OSError, KeyError):
             break
         ticks = int(stat[11]) + int(stat[12])  # fields 14 and 15: utime, stime
         with open(access, "rb") as a:
@@ -282,15 +356,29 @@ print(f"daemon: {span:.0f} s sampled, {rows[-1][3]} requests; CPU over the whole
       f"{100.0 * (rows[-1][1] - rows[0][1]) / hz / span:.2f} %; in the {len(idle)} s "
       f"without a request {mean(idle):.2f} %; in the {len(busy)} s with requests {mean(busy):.1f} %")
 print(f"daemon: RSS first {rss[0] / 1024:.1f} MiB, median {statistics.median(rss) / 1024:.1f} MiB, "
-      f"max {max(rss) / 1024:.1f} MiB, last {rss[-1] / 1024:.1f} MiB")
+      f"max {max(rss) / 1024:.1f} MiB, last {rss[-1] / 1024:.1f} MiB; peak (VmHWM) {hwm / 1024:.1f} MiB")
+# The trend: the largest sample of each 2-minute window (one feed interval).
+windows = {}
+for t, _, r, _ in rows:
+    windows[int(t // 120)] = max(windows.get(int(t // 120), 0), r)
+print("daemon: RSS max per 2 minutes (MiB): " + ", ".join(f"{windows[w] / 1024:.1f}" for w in sorted(windows)))
 EOF
     kill -TERM "$DAEMON_PID" 2>/dev/null || true
     wait "$DAEMON_PID" 2>/dev/null || true
     DAEMON_PID=""
+    if [ -n "$CHANGER_PID" ]; then
+        kill "$CHANGER_PID" 2>/dev/null || true
+        wait "$CHANGER_PID" 2>/dev/null || true
+        CHANGER_PID=""
+        awk 'NR > 1 { n++; f += $4 } END { printf "daemon: %d changes made, %d files changed\n", n, f }' "$WORK/churn-$1.tsv"
+    fi
+    local after
+    after=$(articles_in "$3" 'select count(*) from articles')
+    echo "daemon: articles $before before, $after after: $((after - before)) stored by the daemon"
 }
 
 # ---- the runs
-LAST_CFG="" LAST_DB="" LAST_N=""
+LAST_CFG="" LAST_DB="" LAST_N="" LAST_DIR=""
 for N in $SIZES; do
     DIR=$(make_feeds "$N")
     CFG=$(write_configs "$N" "$DIR")
@@ -318,7 +406,7 @@ for N in $SIZES; do
             run_newsboat_pass "$N" "$R" second "$CFG" "$CACHE"
         fi
     done
-    LAST_CFG=$CFG LAST_DB=$DB LAST_N=$N
+    LAST_CFG=$CFG LAST_DB=$DB LAST_N=$N LAST_DIR=$DIR
 done
 
 python3 - "$RESULTS" <<'EOF'
@@ -356,5 +444,5 @@ for (n, p), rs in sorted(base.items()):
 EOF
 
 if [ "$DAEMON_MINUTES" -gt 0 ] && [ -n "$LAST_DB" ]; then
-    daemon_steady_state "$LAST_N" "$LAST_CFG" "$LAST_DB" "$DAEMON_MINUTES"
+    daemon_steady_state "$LAST_N" "$LAST_CFG" "$LAST_DB" "$DAEMON_MINUTES" "$LAST_DIR"
 fi
