@@ -5,7 +5,9 @@
 //!   UTF-8 within the caps and free of control characters;
 //! - sanitized HTML never holds an active payload, whatever tricks of case,
 //!   entities, whitespace or broken markup the input uses;
-//! - the document guard never panics and what it cuts still parses.
+//! - the document guard never panics and what it cuts still parses;
+//! - plain text collapses whitespace by one rule, however it is reached
+//!   (text without markup, a tokenized fragment, sanitized HTML).
 //!
 //! "Active payload" is `trawl::limits::find_active_content`, which reads the
 //! output with html5ever's tokenizer as a browser would. Inputs the fuzzers
@@ -14,7 +16,7 @@
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use trawl::limits::{self, Caps};
-use trawl::parse::html::sanitize;
+use trawl::parse::html::{collapse_whitespace, sanitize, sanitize_with_text, to_text};
 use trawl::parse::urls::canonicalize;
 use trawl::parse::{Input, parse};
 use url::Url;
@@ -473,6 +475,42 @@ proptest! {
             prop_assert!(checked.warning.is_none());
             prop_assert_eq!(&*checked.text, text.as_str());
         }
+    }
+}
+
+/// The whitespace rule, one character at a time: every run of whitespace is
+/// one space, none at either end; control characters and U+FEFF go.
+fn collapsed(s: &str) -> String {
+    let mut out = String::new();
+    let mut space = false;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            space = true;
+        } else if !((c.is_control() && !c.is_whitespace()) || c == '\u{feff}') {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    // The text writer copies words with single spaces between them as one
+    // run; these hold it to the rule character by character.
+    #[test]
+    fn whitespace_collapses_by_one_rule(s in "[a-z\u{e9}\u{4e2d} .,\t\n\u{a0}\u{2003}\u{200b}\u{feff}\u{1}\u{7f}-]{0,80}") {
+        let want = collapsed(&s);
+        prop_assert_eq!(&collapse_whitespace(&s), &want);
+        // In a paragraph, through html5ever's tokenizer...
+        prop_assert_eq!(&to_text(&format!("<p>{s}</p>")), &want);
+        // ...and read back from ammonia's output.
+        let (_, text) = sanitize_with_text(&format!("<p><b>x</b>{s}</p>"), None);
+        prop_assert_eq!(&text, &collapsed(&format!("x{s}")));
     }
 }
 

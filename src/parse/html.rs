@@ -151,20 +151,11 @@ pub fn plain(s: &str) -> String {
 /// Whitespace runs to one space, control characters removed, trimmed; no
 /// entity decoding (for text that the feed declares to be plain).
 pub fn collapse_whitespace(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut space = false;
-    for c in s.chars() {
-        if c.is_whitespace() {
-            space = true;
-        } else if !is_dropped(c) {
-            if space && !out.is_empty() {
-                out.push(' ');
-            }
-            space = false;
-            out.push(c);
-        }
-    }
-    out
+    // The text rules of one line, without tags: what `TextWriter` does,
+    // and it copies runs of words whole.
+    let mut w = TextWriter::new(s.len(), true);
+    w.text(s);
+    w.out
 }
 
 /// Plain text kept as paragraphs: blank lines separate paragraphs, other
@@ -348,6 +339,13 @@ impl TextWriter {
             while let Some(&byte) = b.get(i) {
                 if byte.is_ascii_graphic() {
                     i += 1;
+                    continue;
+                }
+                // One space between two characters of the run is what the
+                // gap would write there anyway (in `<pre>` too): words with
+                // single spaces between them are copied as one run.
+                if byte == b' ' && i > start && b.get(i + 1).is_some_and(u8::is_ascii_graphic) {
+                    i += 2;
                     continue;
                 }
                 if byte.is_ascii() {
