@@ -255,6 +255,7 @@ fn updates(feeds: &[Vec<Article>], ids: &[i64], at: DateTime<Utc>) -> Vec<FeedUp
                 moved_to: None,
                 etag: Some(format!("\"etag-{feed_id}\"")),
                 last_modified: None,
+                asked_interval: None,
                 feed: articles[0].feed.clone(),
                 articles: articles.clone(),
             },

@@ -648,6 +648,9 @@ async fn fetch_and_parse(job: &Job, ctx: &Context, now: DateTime<Utc>) -> Stage 
         Ok(Response::NotModified { moved_to, cache }) => {
             stage.status = Some(304);
             stage.hints = http_hints(&cache, now);
+            // The document is the one last fetched, so what it asked for
+            // (its `<ttl>`, its `sy:updatePeriod`: the longer) still holds.
+            stage.hints.ttl = feed.asked_interval;
             let verify = feed.body_hash.is_some()
                 && feed
                     .last_full_fetch_at
@@ -769,6 +772,7 @@ async fn parse_document(
                 moved_to: doc.moved_to,
                 etag: doc.etag,
                 last_modified: doc.last_modified,
+                asked_interval: parsed.ttl.max(parsed.update_period),
                 feed: parsed.feed,
                 articles: parsed.articles,
             };

@@ -81,6 +81,45 @@ fn gone_disables_retry_after_waits_and_max_age_is_a_floor() {
 }
 
 #[test]
+fn what_a_document_asks_for_still_holds_after_a_304() {
+    // `<ttl>45</ttl>`: poll no more often than every 45 minutes, although
+    // the config says 5.
+    let with_ttl = |etag: &str, ttl: &str| {
+        let doc = rss("Slow", &[item("s", "Slow", "https://n.example/s", TEXT)])
+            .replace("<channel>", &format!("<channel>{ttl}"));
+        Route::rss(doc).with_etag(etag)
+    };
+    let server = Server::start();
+    server.route("/slow", with_ttl("\"v1\"", "<ttl>45</ttl>"));
+    let t = Trawl::new(
+        "",
+        &[feed("slow", &server.url("/slow"), "interval = \"5m\"")],
+    );
+    let floor = 45 * 60 - 10;
+
+    assert_eq!(t.run(&["fetch"]).code, 0);
+    let after_200 = next_fetch_in_secs(&t, "slow");
+    assert!(after_200 >= floor, "after the document: {after_200} s");
+
+    // The same document again: a 304, which carries no `<ttl>`.
+    let run = t.run(&["fetch"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(server.seen("/slow").len(), 2);
+    assert!(run.line("slow").contains("not modified"), "{}", run.stdout);
+    let after_304 = next_fetch_in_secs(&t, "slow");
+    assert!(after_304 >= floor, "after the 304: {after_304} s");
+
+    // A new document that asks for nothing: the configured 5 minutes again.
+    server.route("/slow", with_ttl("\"v2\"", ""));
+    assert_eq!(t.run(&["fetch"]).code, 0);
+    let after_new = next_fetch_in_secs(&t, "slow");
+    assert!(after_new <= 6 * 60, "no ttl any more: {after_new} s");
+    assert_eq!(t.run(&["fetch"]).code, 0);
+    let after_304 = next_fetch_in_secs(&t, "slow");
+    assert!(after_304 <= 6 * 60, "nor after its 304: {after_304} s");
+}
+
+#[test]
 fn every_fetch_is_logged_and_shown_per_feed() {
     let server = Server::start();
     server.route(

@@ -3,6 +3,7 @@
 //! who is fetching them now (leases).
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -19,7 +20,7 @@ macro_rules! select_feed {
          consecutive_failures, last_error, \
          (SELECT count(DISTINCT article_id) FROM article_sources WHERE feed_id = feeds.id), \
          enabled, lease_owner, lease_until, disabled_reason, no_validators, body_hash, \
-         last_full_fetch_at, malformed \
+         last_full_fetch_at, malformed, asked_interval \
          FROM feeds"
     };
 }
@@ -57,6 +58,9 @@ fn from_row(row: &Row) -> rusqlite::Result<FeedRow> {
         body_hash: row.get(19)?,
         last_full_fetch_at: super::articles::time_column(row, 20)?,
         malformed: row.get(21)?,
+        asked_interval: row
+            .get::<_, Option<i64>>(22)?
+            .map(|s| Duration::from_secs(s.max(0).unsigned_abs())),
     })
 }
 
@@ -219,6 +223,7 @@ pub(super) struct Fetched<'a> {
     /// The request carried no validators.
     pub unconditional: bool,
     pub malformed: bool,
+    pub asked_interval: Option<Duration>,
 }
 
 /// Fails with [`StoreError::UnknownFeed`] unless exactly the feed row changed.
@@ -318,7 +323,8 @@ pub(super) fn record_fetched(
              etag = ?4, last_modified = ?5, last_fetch_at = ?6, next_fetch_at = ?7, \
              last_status = ?8, consecutive_failures = 0, last_error = NULL, \
              disabled_reason = NULL, body_hash = ?9, malformed = ?10, \
-             last_full_fetch_at = CASE WHEN ?11 THEN ?6 ELSE last_full_fetch_at END \
+             last_full_fetch_at = CASE WHEN ?11 THEN ?6 ELSE last_full_fetch_at END, \
+             asked_interval = ?12 \
              WHERE id = ?1",
         )?
         .execute(params![
@@ -333,6 +339,8 @@ pub(super) fn record_fetched(
             f.body_hash,
             f.malformed,
             f.unconditional,
+            f.asked_interval
+                .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
         ])?;
     one_row(changed, id)?;
     if let Some(url) = f.moved_to {

@@ -197,6 +197,9 @@ pub struct FeedRow {
     pub last_full_fetch_at: Option<DateTime<Utc>>,
     /// The last document needed XML repair.
     pub malformed: bool,
+    /// The longest wait between polls that the last document asked for
+    /// (RSS `<ttl>`, `sy:updatePeriod`): it still holds after a 304.
+    pub asked_interval: Option<Duration>,
 }
 
 /// What one fetch of one feed produced, ready to commit.
@@ -237,6 +240,9 @@ pub enum Outcome {
         moved_to: Option<String>,
         etag: Option<String>,
         last_modified: Option<String>,
+        /// The longest wait between polls the document asks for (RSS
+        /// `<ttl>`, `sy:updatePeriod`); kept for the 304s that follow.
+        asked_interval: Option<Duration>,
         feed: FeedInfo,
         articles: Vec<Article>,
     },
@@ -976,6 +982,7 @@ fn commit_one(
             moved_to,
             etag,
             last_modified,
+            asked_interval,
             feed,
             articles,
         } => {
@@ -988,6 +995,7 @@ fn commit_one(
                 body_hash: update.body_hash.as_deref(),
                 unconditional: update.unconditional,
                 malformed: update.malformed,
+                asked_interval: *asked_interval,
             };
             feeds::record_fetched(conn, update.feed_id, &times, &fetched)?;
             let counts =

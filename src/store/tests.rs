@@ -74,6 +74,7 @@ fn fetched(feed_id: i64, at: &str, etag: Option<&str>, articles: Vec<Article>) -
         moved_to: None,
         etag: etag.map(str::to_string),
         last_modified: None,
+        asked_interval: None,
         feed: FeedInfo::default(),
         articles,
     };

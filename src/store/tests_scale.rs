@@ -48,6 +48,7 @@ fn outcome(feed_id: i64, at: &str, next: &str, articles: Option<Vec<Article>>) -
                 moved_to: None,
                 etag: None,
                 last_modified: None,
+                asked_interval: None,
                 feed: FeedInfo::default(),
                 articles,
             },

@@ -116,6 +116,7 @@ fn put(store: &mut Store, feed_id: i64, at: &str, articles: Vec<Article>) -> Cou
             moved_to: None,
             etag: None,
             last_modified: None,
+            asked_interval: None,
             feed: FeedInfo::default(),
             articles,
         },
