@@ -274,7 +274,8 @@ start_churn() { # N folder minutes → sets CHANGER_PID
     done
     SERVED="$WORK/served-$n"
     rm -rf "$SERVED"
-    cp -al "$dir" "$SERVED"
+    mkdir -p "$SERVED"
+    cp -al "$dir/." "$SERVED/"
     start_nginx "$SERVED"
     log "daemon: $DAEMON_CHURN % of the feeds change every 2 minutes ($cycles changes, log in $WORK/churn-$n.tsv)"
     # Every 2 minutes, from the first minute on: the next slice of the
