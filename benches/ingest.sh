@@ -7,10 +7,13 @@
 #   benches/ingest.sh [--feeds "1000 10000"] [--runs 3] [--daemon-minutes 5]
 #                     [--daemon-churn 0] [--concurrency 32] [--no-newsboat]
 #                     [--newsboat-max 1000] [--work DIR] [--baseline PATH]
+#                     [--trawl PATH]
 #
 # --baseline PATH: another trawl binary (say, one built from the last
 # commit) run in the same loop, right after trawl's own passes, recorded as
 # the tool "baseline": an A/B in one run.
+#
+# --trawl PATH: measure this trawl binary instead of building the checkout's.
 #
 # --daemon-churn P: while the daemon runs, P % of the feeds change every
 # feed interval (2 minutes): their files are replaced by the same-named
@@ -39,6 +42,7 @@ NEWSBOAT=1
 NEWSBOAT_MAX=1000
 WORK="$ROOT/target/bench-data/ingest"
 BASELINE=""
+TRAWL=""
 PORT=18461
 GEN="$ROOT/../shared/corpus/gen_feeds.py"
 
@@ -54,7 +58,8 @@ while [ $# -gt 0 ]; do
     --work) WORK=$2; shift 2 ;;
     --port) PORT=$2; shift 2 ;;
     --baseline) BASELINE=$2; shift 2 ;;
-    *) echo "usage: $0 [--feeds \"1000 10000\"] [--runs N] [--daemon-minutes M] [--daemon-churn P] [--concurrency C] [--no-newsboat] [--work DIR] [--port P] [--baseline PATH]" >&2; exit 2 ;;
+    --trawl) TRAWL=$(realpath "$2"); shift 2 ;;
+    *) echo "usage: $0 [--feeds \"1000 10000\"] [--runs N] [--daemon-minutes M] [--daemon-churn P] [--concurrency C] [--no-newsboat] [--work DIR] [--port P] [--baseline PATH] [--trawl PATH]" >&2; exit 2 ;;
     esac
 done
 
@@ -80,9 +85,12 @@ need_pkg nginx nginx
 [ "$NEWSBOAT" = 1 ] && need_pkg newsboat newsboat
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-log "building trawl (release)"
-cargo build --release --quiet
-TRAWL="$ROOT/target/release/trawl"
+if [ -z "$TRAWL" ]; then
+    log "building trawl (release)"
+    cargo build --release --quiet
+    TRAWL="$ROOT/target/release/trawl"
+fi
+log "trawl: $TRAWL"
 
 mkdir -p "$WORK"
 RESULTS="$WORK/results.tsv"
