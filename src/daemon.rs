@@ -41,6 +41,12 @@ const RECENT: usize = 20;
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 /// How often `STATUS=` is refreshed.
 const STATUS_EVERY: Duration = Duration::from_secs(10);
+/// How often the status line counts every article. The rest of the line
+/// reads the feeds and today's articles; the total reads a whole index, and
+/// the more so the longer the daemon runs: 50 ms at 700,000 articles, so
+/// that every 10 s it alone would be 1 % of a core at ~1.4 million, two
+/// weeks of 100,000 a day (BENCHMARKS.md, twelfth session).
+const TOTAL_EVERY: Duration = Duration::from_secs(600);
 /// How often retention looks for old articles (`[daemon] retention`).
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// Articles deleted per retention transaction: small, so the commits of
@@ -83,6 +89,9 @@ struct Daemon {
     trigger_tx: mpsc::Sender<Trigger>,
     /// When retention next deletes a batch of old articles.
     next_prune: Instant,
+    /// The status line's count of all articles, and when it is next read.
+    articles_total: u64,
+    next_total: Instant,
     /// Each configured feed's place in `config.feeds`, by name.
     by_name: HashMap<String, usize>,
     /// The feeds with a configured `interval`: the scheduler ignores their
@@ -125,6 +134,8 @@ impl Daemon {
             triggers,
             trigger_tx,
             next_prune: Instant::now() + Duration::from_secs(60),
+            articles_total: 0,
+            next_total: Instant::now(),
             by_name: index_by_name(&config),
             fixed: fixed_interval(&config),
             config,
@@ -381,12 +392,23 @@ impl Daemon {
         }
     }
 
-    fn update_status(&self, inflight: usize) {
-        match self.reader.summary(Utc::now()) {
+    fn update_status(&mut self, inflight: usize) {
+        let count_all = Instant::now() >= self.next_total;
+        match self.reader.summary(Utc::now(), count_all) {
             Ok(s) => {
+                if let Some(total) = s.articles {
+                    self.articles_total = total;
+                    self.next_total = Instant::now() + TOTAL_EVERY;
+                }
                 let line = format!(
                     "{} feeds, {} due, {} fetching, {} failing, {} disabled; {} articles today, {} in all",
-                    s.feeds, s.due, inflight, s.failing, s.disabled, s.articles_today, s.articles
+                    s.feeds,
+                    s.due,
+                    inflight,
+                    s.failing,
+                    s.disabled,
+                    s.articles_today,
+                    self.articles_total
                 );
                 self.metrics.set_feeds(s.feeds, s.failing, s.disabled);
                 notify(&[NotifyState::Status(&line)]);

@@ -561,18 +561,19 @@ pub(super) fn recent_publish_times(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// For [`super::Store::summary`]: all articles, and those first seen at or
-/// after `since` (a range of `articles_first_seen_at`).
-pub(super) fn counts(conn: &Connection, since: &str) -> Result<(u64, u64), StoreError> {
-    let n = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<u64, StoreError> {
-        let n: i64 = conn.prepare_cached(sql)?.query_row(p, |r| r.get(0))?;
-        Ok(n.try_into().unwrap_or(0))
-    };
-    Ok((
-        n("SELECT count(*) FROM articles", &[])?,
-        n(
-            "SELECT count(*) FROM articles WHERE first_seen_at >= ?1",
-            &[&since],
-        )?,
-    ))
+/// For [`super::Store::summary`]: the articles first seen at or after
+/// `since` (a range of `articles_first_seen_at`).
+pub(super) fn count_since(conn: &Connection, since: &str) -> Result<u64, StoreError> {
+    let n: i64 = conn
+        .prepare_cached("SELECT count(*) FROM articles WHERE first_seen_at >= ?1")?
+        .query_row([since], |r| r.get(0))?;
+    Ok(n.try_into().unwrap_or(0))
+}
+
+/// For [`super::Store::summary`]: every article (a scan of an index).
+pub(super) fn count_all(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn
+        .prepare_cached("SELECT count(*) FROM articles")?
+        .query_row([], |r| r.get(0))?;
+    Ok(n.try_into().unwrap_or(0))
 }
