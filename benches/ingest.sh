@@ -392,7 +392,7 @@ for N in $SIZES; do
     DIR=$(make_feeds "$N")
     CFG=$(write_configs "$N" "$DIR")
     start_nginx "$DIR"
-    BYTES=$(du -sb --exclude='*.gz' "$DIR" | cut -f1)
+    BYTES=$(du -sbL --exclude='*.gz' "$DIR" | cut -f1)
     log "$N feeds: $(ls "$DIR" | grep -cE "^f[0-9]+\.(xml|json)$") documents, $BYTES bytes uncompressed"
     for R in $(seq "$RUNS"); do
         DB="$WORK/trawl-$N.db"
