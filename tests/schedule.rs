@@ -39,13 +39,14 @@ fn gone_disables_retry_after_waits_and_max_age_is_a_floor() {
         "per_host_gap = 0",
         &[
             feed("gone", &server.url("/gone"), ""),
-            feed("busy", &server.url("/busy"), "interval = \"5m\""),
-            // Another site: the 429 above pauses all of 127.0.0.1.
+            // A site of its own: its 429 pauses every feed of its site, and
+            // the others must be fetched whichever answer comes first.
             feed(
-                "cached",
-                &server.url("/cached").replace("127.0.0.1", "localhost"),
+                "busy",
+                &server.url("/busy").replace("127.0.0.1", "localhost"),
                 "interval = \"5m\"",
             ),
+            feed("cached", &server.url("/cached"), "interval = \"5m\""),
         ],
     );
     let run = t.run(&["fetch"]);
