@@ -564,16 +564,19 @@ pub(super) fn recent_publish_times(
 /// For [`super::Store::summary`]: the articles first seen at or after
 /// `since` (a range of `articles_first_seen_at`).
 pub(super) fn count_since(conn: &Connection, since: &str) -> Result<u64, StoreError> {
-    let n: i64 = conn
-        .prepare_cached("SELECT count(*) FROM articles WHERE first_seen_at >= ?1")?
-        .query_row([since], |r| r.get(0))?;
-    Ok(n.try_into().unwrap_or(0))
+    count(
+        conn,
+        "SELECT count(*) FROM articles WHERE first_seen_at >= ?1",
+        [since],
+    )
 }
 
 /// For [`super::Store::summary`]: every article (a scan of an index).
 pub(super) fn count_all(conn: &Connection) -> Result<u64, StoreError> {
-    let n: i64 = conn
-        .prepare_cached("SELECT count(*) FROM articles")?
-        .query_row([], |r| r.get(0))?;
+    count(conn, "SELECT count(*) FROM articles", [])
+}
+
+fn count(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<u64, StoreError> {
+    let n: i64 = conn.prepare_cached(sql)?.query_row(p, |r| r.get(0))?;
     Ok(n.try_into().unwrap_or(0))
 }

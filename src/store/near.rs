@@ -333,8 +333,8 @@ impl Recent {
 /// fingerprints passed 262,144 (BENCHMARKS.md, twelfth session), and a
 /// daemon holding a million of them would jump by ~50 MB.
 struct Blocks<T> {
+    /// Every block is full but the last.
     blocks: Vec<Vec<T>>,
-    len: usize,
 }
 
 /// Entries per block: 1.5 MiB of `Entry`, 512 KiB of ids.
@@ -342,16 +342,15 @@ const BLOCK: usize = 1 << 16;
 
 impl<T> Default for Blocks<T> {
     fn default() -> Self {
-        Blocks {
-            blocks: Vec::new(),
-            len: 0,
-        }
+        Blocks { blocks: Vec::new() }
     }
 }
 
 impl<T> Blocks<T> {
     fn len(&self) -> usize {
-        self.len
+        self.blocks
+            .last()
+            .map_or(0, |last| (self.blocks.len() - 1) * BLOCK + last.len())
     }
 
     fn push(&mut self, value: T) {
@@ -363,7 +362,6 @@ impl<T> Blocks<T> {
                 self.blocks.push(block);
             }
         }
-        self.len += 1;
     }
 
     fn get(&self, i: usize) -> &T {
