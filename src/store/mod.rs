@@ -577,6 +577,9 @@ impl Store {
             self.recent = None;
             self.data_version = version;
         }
+        if let Some(recent) = self.recent.as_mut() {
+            recent.begin_batch();
+        }
         let committed = batch
             .iter()
             .map(|update| commit_one(&tx, update, &self.policy, &mut self.recent))

@@ -37,8 +37,9 @@ pub(super) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
 /// `at`, joins a cluster: `None` when no stored article within the window
 /// is close enough.
 ///
-/// `recent` is loaded on first use and extended back in time when the
-/// window reaches before what it holds.
+/// `recent` is loaded on first use. A window reaching a little before what
+/// it holds extends it back in time; one reaching further back is looked
+/// up in a second, bounded memory of that time ([`Recent::past`]).
 pub(super) fn find(
     conn: &Connection,
     recent: &mut Option<Recent>,
@@ -53,16 +54,8 @@ pub(super) fn find(
         Some(memory) => memory,
         None => recent.insert(Recent::load(conn, window)?),
     };
-    if from < memory.complete_from {
-        // One window more than needed: the next older article is likely
-        // covered too.
-        memory.extend(conn, from.saturating_sub(window))?;
-    }
-    let found = verified(
-        conn,
-        &memory.close_to(fp, settings.max_distance),
-        (from, to),
-    )?;
+    let close = memory.close_to(conn, fp, (from, to), window, settings.max_distance)?;
+    let found = verified(conn, &close, (from, to))?;
     let candidates: Vec<Candidate> = found
         .iter()
         .map(|(id, simhash, duplicate_of, published)| Candidate {
@@ -173,16 +166,57 @@ const NONE: u32 = u32::MAX;
 /// deletion or a re-dating do no harm. What it must never do is miss one,
 /// so it holds every fingerprint stored with a time at or after
 /// [`Recent::complete_from`], plus every fingerprint this connection wrote
-/// since it was loaded (new articles and changed texts). The store drops it
-/// when another connection commits (`PRAGMA data_version` moved), when a
-/// transaction rolls back, and once it has grown well past what it read
-/// (old entries then leave).
+/// since it was loaded (new articles and changed texts), and the past
+/// memory holds every one of its span. The store drops it when another
+/// connection commits (`PRAGMA data_version` moved), when a transaction
+/// rolls back, and once it has grown well past what it read (old entries
+/// then leave).
+///
+/// Its size is bounded whatever the dates of the articles looked up. The
+/// part from `complete_from` on reaches back at most one window before
+/// where it was loaded from ([`Recent::floor`]). An article dated before
+/// that (a feed's backlog, an archive, a date of 1970) is looked up in
+/// [`Recent::past`], which holds at most [`PAST_SPAN`] windows of some
+/// earlier time and is dropped once unused. Extending the one memory back
+/// to such a date read every fingerprint stored since: the whole database
+/// for one article dated 1970.
 pub(super) struct Recent {
     /// Every fingerprint of an article published (else first seen) at or
-    /// after this Unix time is here.
+    /// after this Unix time is in `index`.
     complete_from: i64,
-    /// Entries read from the database.
+    /// How far back `complete_from` may move: one window before where the
+    /// load started.
+    floor: i64,
+    /// Entries of `index` read from the database.
     loaded: usize,
+    index: Index,
+    /// Fingerprints of a span before `floor`, for articles dated there.
+    past: Option<Past>,
+    /// Batches begun since the load ([`Recent::begin_batch`]).
+    batches: u64,
+}
+
+/// A memory of the fingerprints published (else first seen) from `from`
+/// up to (not including) `to`, all of them, read from the database.
+struct Past {
+    from: i64,
+    to: i64,
+    index: Index,
+    /// The batch that last looked something up here.
+    used_in: u64,
+}
+
+/// The widest span [`Past`] holds, in windows. A lookup needs two windows
+/// (before and after the article's time) and reads one more before them for
+/// the next, older article of a backlog; a memory that would span more than
+/// this is read afresh instead of extended.
+const PAST_SPAN: i64 = 4;
+
+/// Batches in a row without a lookup in [`Past`] before it is dropped.
+const PAST_IDLE_BATCHES: u64 = 64;
+
+/// Fingerprints with their ids, chained by band value.
+struct Index {
     ids: Blocks<i64>,
     /// The entries' fingerprints and chain links (the ids apart: they are
     /// read only for a match).
@@ -205,10 +239,11 @@ impl Recent {
     fn empty() -> Recent {
         Recent {
             complete_from: i64::MAX,
+            floor: i64::MIN,
             loaded: 0,
-            ids: Blocks::default(),
-            entries: Blocks::default(),
-            heads: vec![NONE; 4 << 16],
+            index: Index::empty(),
+            past: None,
+            batches: 0,
         }
     }
 
@@ -218,10 +253,14 @@ impl Recent {
     ///
     /// A new article dated after the latest stored time needs the one
     /// window before it; the quarter is slack for articles dated a little
-    /// earlier. One dated earlier still extends what is held ([`find`]).
+    /// earlier. One dated earlier still extends what is held ([`find`]),
+    /// down to one window before where the load started.
     /// With [`Recent::worn_out`], a daemon holds at most ~1.6 windows of
     /// articles plus 200,000 (at 7 days and 100,000 articles a day, ~41 MB;
-    /// BENCHMARKS.md, eleventh session).
+    /// BENCHMARKS.md, eleventh session) while the articles it stores are
+    /// recent, and ~2.6 windows plus 200,000 when they reach back further,
+    /// with at most [`PAST_SPAN`] windows of an earlier time beside them
+    /// while a backlog from then goes by.
     fn load(conn: &Connection, window: i64) -> Result<Recent, StoreError> {
         let latest: Option<i64> = conn
             .prepare_cached(LATEST)?
@@ -235,6 +274,7 @@ impl Recent {
                 .min(chrono::Utc::now().timestamp())
                 .saturating_sub(window.saturating_add(window / 4)),
         };
+        recent.floor = from.saturating_sub(window);
         recent.extend(conn, from)?;
         Ok(recent)
     }
@@ -242,19 +282,139 @@ impl Recent {
     /// Reads the fingerprints published from `from` up to what it holds
     /// (a range of the time-ordered covering index).
     fn extend(&mut self, conn: &Connection, from: i64) -> Result<(), StoreError> {
-        let mut stmt = conn.prepare_cached(RANGE)?;
-        let mut rows = stmt.query([time_bound(from), time_bound(self.complete_from)])?;
-        let before = self.ids.len();
-        while let Some(row) = rows.next()? {
-            self.add(row.get(0)?, row.get::<_, i64>(1)? as u64);
-        }
-        self.loaded += self.ids.len() - before;
+        self.loaded += self.index.read(conn, from, self.complete_from)?;
         self.complete_from = from;
         Ok(())
     }
 
     /// Records that article `id` now has fingerprint `fp`.
     pub(super) fn add(&mut self, id: i64, fp: u64) {
+        self.index.add(id, fp);
+    }
+
+    /// The ids of the fingerprints within `max_distance` bits of `fp`
+    /// among every one stored within `from..=to` (and perhaps others): a
+    /// superset of the candidates of an article whose window that is.
+    fn close_to(
+        &mut self,
+        conn: &Connection,
+        fp: u64,
+        (from, to): (i64, i64),
+        window: i64,
+        max_distance: u32,
+    ) -> Result<Vec<i64>, StoreError> {
+        if from < self.complete_from && from >= self.floor {
+            // One window more than needed: the next older article is
+            // likely covered too.
+            self.extend(conn, from.saturating_sub(window).max(self.floor))?;
+        }
+        let mut ids = self.index.close_to(fp, max_distance);
+        if from < self.complete_from {
+            let until = to.saturating_add(1).min(self.complete_from);
+            let past = self.past(conn, from, until, window)?;
+            for id in past.index.close_to(fp, max_distance) {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The past memory, holding at least `from..until`: the one held if it
+    /// does, else that one extended if it stays within [`PAST_SPAN`]
+    /// windows, else a new one. Each reads a window more before `from`,
+    /// for a backlog's next, older article.
+    fn past(
+        &mut self,
+        conn: &Connection,
+        from: i64,
+        until: i64,
+        window: i64,
+    ) -> Result<&Past, StoreError> {
+        let start = from.saturating_sub(window);
+        let widest = window.saturating_mul(PAST_SPAN);
+        let past = match self.past.take() {
+            Some(past) if past.from <= from && until <= past.to => past,
+            Some(mut past) if past.to.max(until).saturating_sub(past.from.min(start)) <= widest => {
+                if start < past.from {
+                    past.index.read(conn, start, past.from)?;
+                    past.from = start;
+                }
+                if until > past.to {
+                    past.index.read(conn, past.to, until)?;
+                    past.to = until;
+                }
+                past
+            }
+            _ => {
+                let mut index = Index::empty();
+                index.read(conn, start, until)?;
+                Past {
+                    from: start,
+                    to: until,
+                    index,
+                    used_in: 0,
+                }
+            }
+        };
+        let past = self.past.insert(past);
+        past.used_in = self.batches;
+        Ok(past)
+    }
+
+    /// Called as each batch begins: drops the past memory when no lookup
+    /// of the last [`PAST_IDLE_BATCHES`] batches needed it (a backlog has
+    /// gone by).
+    pub(super) fn begin_batch(&mut self) {
+        self.batches += 1;
+        if self
+            .past
+            .as_ref()
+            .is_some_and(|p| p.used_in + PAST_IDLE_BATCHES < self.batches)
+        {
+            self.past = None;
+        }
+    }
+
+    /// Whether it has grown enough past what it read to be read afresh
+    /// (its window moved on; stale entries cost memory): by a quarter of
+    /// what it read, and by at least 200,000 entries (6 MB), so that a
+    /// first pass into an empty database reads back at most once or twice.
+    /// A read of 300,000 entries takes 0.1 s from the page cache, 1 s from
+    /// disk (the 10,000-feed bench database).
+    pub(super) fn worn_out(&self) -> bool {
+        self.index.len() > self.loaded + self.loaded / 4 + 200_000
+    }
+}
+
+impl Index {
+    fn empty() -> Index {
+        Index {
+            ids: Blocks::default(),
+            entries: Blocks::default(),
+            heads: vec![NONE; 4 << 16],
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Adds the fingerprints published (else first seen) from `from` up to
+    /// (not including) `to`, a range of the time-ordered covering index;
+    /// returns how many.
+    fn read(&mut self, conn: &Connection, from: i64, to: i64) -> Result<usize, StoreError> {
+        let mut stmt = conn.prepare_cached(RANGE)?;
+        let mut rows = stmt.query([time_bound(from), time_bound(to)])?;
+        let before = self.len();
+        while let Some(row) = rows.next()? {
+            self.add(row.get(0)?, row.get::<_, i64>(1)? as u64);
+        }
+        Ok(self.len() - before)
+    }
+
+    fn add(&mut self, id: i64, fp: u64) {
         let Ok(entry) = u32::try_from(self.ids.len()) else {
             return; // never reached: `worn_out` drops it long before
         };
@@ -313,16 +473,6 @@ impl Recent {
             }
         }
         ids
-    }
-
-    /// Whether it has grown enough past what it read to be read afresh
-    /// (its window moved on; stale entries cost memory): by a quarter of
-    /// what it read, and by at least 200,000 entries (6 MB), so that a
-    /// first pass into an empty database reads back at most once or twice.
-    /// A read of 300,000 entries takes 0.1 s from the page cache, 1 s from
-    /// disk (the 10,000-feed bench database).
-    pub(super) fn worn_out(&self) -> bool {
-        self.ids.len() > self.loaded + self.loaded / 4 + 200_000
     }
 }
 
@@ -445,64 +595,166 @@ mod tests {
         out
     }
 
-    /// What a load holds is the daemon's memory: the window before the
-    /// latest stored time and a quarter more, not two windows. An article
-    /// dated before that still finds its copy: the lookup extends what is
-    /// held first.
-    #[test]
-    fn a_load_holds_a_window_and_a_quarter_and_an_older_article_extends_it() {
-        let store = crate::store::Store::open_in_memory().unwrap();
-        let conn = &store.conn;
-        let day = 86_400;
-        let window = 4 * day;
-        let t0 = 1_700_000_000; // 2023-11-14, in the past
-        let mut state = 0x2545_F491_4F6C_DD1D;
+    /// Stores one article per `step` seconds from `t0`, `n` of them, with
+    /// fingerprints far apart; returns (id, fingerprint) of each.
+    fn store_series(
+        conn: &Connection,
+        t0: i64,
+        step: i64,
+        n: i64,
+        state: &mut u64,
+    ) -> Vec<(i64, u64)> {
         let mut stored = Vec::new();
-        // One article a day for 20 days, fingerprints far apart.
-        for d in 0..20 {
-            let fp = random(&mut state);
-            let at = time_bound(t0 + d * day);
+        for i in 0..n {
+            let fp = random(state);
+            let at = time_bound(t0 + i * step);
             conn.execute(
                 "INSERT INTO articles (guid, title, content_hash, simhash, published_at, \
                  first_seen_at, last_seen_at) VALUES (?1, 't', ?1, ?2, ?3, ?3, ?3)",
-                rusqlite::params![format!("g{d}"), fp as i64, at],
+                rusqlite::params![format!("g{i}"), fp as i64, at],
             )
             .unwrap();
             stored.push((conn.last_insert_rowid(), fp));
         }
-        let recent = Recent::load(conn, window).unwrap();
-        // Days 14 to 19: from five days before the latest, day 19.
-        let mut held: Vec<i64> = recent.ids.iter().copied().collect();
-        held.sort_unstable();
-        let want: Vec<i64> = stored[14..].iter().map(|(id, _)| *id).collect();
-        assert_eq!(held, want);
-        assert_eq!(recent.loaded, 6);
+        stored
+    }
 
-        // A copy of day 2's article (3 bits off), dated day 3: day 2 is not
-        // held, and is found all the same.
-        let (day2, fp2) = stored[2];
-        let copy = flipped(fp2, 3, &mut state);
-        let settings = NearDuplicates {
-            window: std::time::Duration::from_secs(window as u64),
+    /// The window of these tests.
+    const WINDOW: i64 = 4 * 86_400;
+
+    fn settings() -> NearDuplicates {
+        NearDuplicates {
+            window: std::time::Duration::from_secs(WINDOW as u64),
             max_distance: 6,
             min_words: 0,
+        }
+    }
+
+    /// Looks up a copy of a stored article, 3 bits off, dated `at`.
+    fn find_copy(
+        conn: &Connection,
+        memory: &mut Option<Recent>,
+        (_, fp): (i64, u64),
+        at: i64,
+        state: &mut u64,
+    ) -> Option<Join> {
+        let copy = flipped(fp, 3, state);
+        find(conn, memory, copy, &time_bound(at), &settings()).unwrap()
+    }
+
+    fn held(index: &Index) -> Vec<i64> {
+        let mut ids: Vec<i64> = index.ids.iter().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// What a load holds is the daemon's memory: the window before the
+    /// latest stored time and a quarter more, not two windows. An article
+    /// dated a little before that extends it, by no more than a window; one
+    /// dated further back is looked up in a memory of its own time. Both
+    /// find their copies.
+    #[test]
+    fn a_load_holds_a_window_and_a_quarter_and_older_articles_find_their_copies() {
+        let store = crate::store::Store::open_in_memory().unwrap();
+        let conn = &store.conn;
+        let day = 86_400;
+        let t0 = 1_700_000_000; // 2023-11-14, in the past
+        let mut state = 0x2545_F491_4F6C_DD1D;
+        // One article a day for 20 days.
+        let stored = store_series(conn, t0, day, 20, &mut state);
+        let ids = |days: std::ops::Range<usize>| -> Vec<i64> {
+            stored[days].iter().map(|(id, _)| *id).collect()
         };
+        let recent = Recent::load(conn, WINDOW).unwrap();
+        // Days 14 to 19: from five days before the latest, day 19.
+        assert_eq!(held(&recent.index), ids(14..20));
+        assert_eq!(recent.loaded, 6);
         let mut memory = Some(recent);
+
+        // A copy of day 11's article (3 bits off), dated day 14: day 11 is
+        // not held; the memory is extended to day 10 (a window below where
+        // it was loaded from, no further) and finds it.
+        let joined = find_copy(conn, &mut memory, stored[11], t0 + 14 * day, &mut state);
+        assert_eq!(joined, Some(dedupe::Join::Under(stored[11].0)));
+        let recent = memory.as_ref().unwrap();
+        assert_eq!(held(&recent.index), ids(10..20));
+        assert_eq!(recent.complete_from, t0 + 10 * day);
+        assert!(recent.past.is_none());
+
+        // A copy of day 2's article, dated day 3: its window starts before
+        // day 10. Found in a past memory of days -2 to 7 (the article's
+        // window and one more before it); the memory from day 10 on stays.
+        let joined = find_copy(conn, &mut memory, stored[2], t0 + 3 * day, &mut state);
+        assert_eq!(joined, Some(dedupe::Join::Under(stored[2].0)));
+        let recent = memory.as_mut().unwrap();
+        assert_eq!(held(&recent.index), ids(10..20));
+        assert_eq!(held(&recent.past.as_ref().unwrap().index), ids(0..8));
+
+        // Batches that look nothing up in it drop it.
+        for _ in 0..PAST_IDLE_BATCHES {
+            recent.begin_batch();
+        }
+        assert!(recent.past.is_some());
+        recent.begin_batch();
+        assert!(recent.past.is_none());
+    }
+
+    /// An article dated 1970 (a feed's broken date) does not make the
+    /// writer read every fingerprint stored since, and a backlog walked
+    /// from new to old, or in any order, finds every copy while the memory
+    /// holds a few windows, never the whole database.
+    #[test]
+    fn old_dates_keep_the_memory_to_a_few_windows() {
+        let store = crate::store::Store::open_in_memory().unwrap();
+        let conn = &store.conn;
+        let hour = 3_600;
+        let t0 = 1_700_000_000;
+        let mut state = 0x1234_5678_9ABC_DEF1;
+        // One article an hour for 200 days: 4,800.
+        let stored = store_series(conn, t0, hour, 4_800, &mut state);
+        let held_now = |memory: &Option<Recent>| {
+            let r = memory.as_ref().unwrap();
+            r.index.len() + r.past.as_ref().map_or(0, |p| p.index.len())
+        };
+        // The most a memory may hold: the load (5 days), a window more, the
+        // past's four windows, of 24 articles a day.
+        let bound = (5 + 4 + 4 * 4 + 2) * 24;
+
+        let mut memory = None;
         let joined = find(
             conn,
             &mut memory,
-            copy,
-            &time_bound(t0 + 3 * day),
-            &settings,
-        )
-        .unwrap();
-        assert_eq!(joined, Some(dedupe::Join::Under(day2)));
-        let memory = memory.unwrap();
-        assert!(
-            memory.ids.iter().any(|&id| id == day2),
-            "held after extending"
+            random(&mut state),
+            "1970-01-01T00:00:00Z",
+            &settings(),
         );
-        assert!(memory.complete_from <= t0 + 3 * day - window);
+        assert_eq!(joined.unwrap(), None);
+        assert!(
+            held_now(&memory) <= bound,
+            "{} held after a date of 1970",
+            held_now(&memory)
+        );
+
+        // Copies of every tenth article, newest first, then of every tenth
+        // in a scrambled order: each is found.
+        let mut order: Vec<usize> = (0..stored.len()).step_by(10).rev().collect();
+        let mut scrambled = order.clone();
+        for i in (1..scrambled.len()).rev() {
+            scrambled.swap(i, random(&mut state) as usize % (i + 1));
+        }
+        order.extend(scrambled);
+        let mut most = 0;
+        for i in order {
+            let at = t0 + i as i64 * hour + 600;
+            let joined = find_copy(conn, &mut memory, stored[i], at, &mut state);
+            assert_eq!(
+                joined,
+                Some(dedupe::Join::Under(stored[i].0)),
+                "article {i}"
+            );
+            most = most.max(held_now(&memory));
+        }
+        assert!(most <= bound, "{most} held at most, bound {bound}");
     }
 
     /// Every fingerprint within the distance is found, once, and nothing
@@ -512,7 +764,7 @@ mod tests {
     #[test]
     fn close_to_finds_what_a_scan_of_every_entry_finds() {
         let mut state = 0x9E37_79B9_7F4A_7C15;
-        let mut recent = Recent::empty();
+        let mut recent = Index::empty();
         let mut stored: Vec<(i64, u64)> = Vec::new();
         let mut stories = Vec::new();
         for id in 0..20_000 {
