@@ -757,6 +757,101 @@ mod tests {
         assert!(most <= bound, "{most} held at most, bound {bound}");
     }
 
+    /// Whatever the dates looked up (recent, a little older, far back,
+    /// 1970) and their order, `find` answers what comparing with every
+    /// stored article within the window answers, while articles keep being
+    /// stored and batches go by (dropping the past memory now and then).
+    #[test]
+    fn find_answers_what_a_scan_of_every_stored_article_answers() {
+        let store = crate::store::Store::open_in_memory().unwrap();
+        let conn = &store.conn;
+        let day = 86_400;
+        let t0 = 1_700_000_000;
+        let span = 100 * day;
+        let mut state = 0x0DDB_1A5E_5BAD_5EED;
+        let mut stored: Vec<(i64, u64, i64)> = Vec::new();
+        let insert = |fp: u64, t: i64, n: usize| {
+            conn.execute(
+                "INSERT INTO articles (guid, title, content_hash, simhash, published_at, \
+                 first_seen_at, last_seen_at) VALUES (?1, 't', ?1, ?2, ?3, ?3, ?3)",
+                rusqlite::params![format!("g{n}"), fp as i64, time_bound(t)],
+            )
+            .unwrap();
+            conn.last_insert_rowid()
+        };
+        // 2,000 articles over 100 days: stories of up to 7-bit copies.
+        let mut stories = Vec::new();
+        for n in 0..2_000 {
+            let fp = if n % 3 == 0 || stories.is_empty() {
+                let fp = random(&mut state);
+                stories.push(fp);
+                fp
+            } else {
+                let story = stories[random(&mut state) as usize % stories.len()];
+                flipped(story, (random(&mut state) % 8) as u32, &mut state)
+            };
+            let t = t0 + (random(&mut state) % span as u64) as i64;
+            stored.push((insert(fp, t, n), fp, t));
+        }
+        let mut memory = None;
+        let mut joined = 0;
+        for q in 0..600 {
+            let r = random(&mut state);
+            // Half are copies dated near what they copy (anywhere in the
+            // 100 days, or far before them for those stored by lookups
+            // below); the others new texts, recent, a little older, far
+            // back, or in 1970.
+            let (fp, t) = if q % 2 == 0 {
+                let (_, fp, t) = stored[r as usize % stored.len()];
+                let near = (random(&mut state) % (6 * day as u64)) as i64 - 3 * day;
+                (
+                    flipped(fp, (random(&mut state) % 8) as u32, &mut state),
+                    t + near,
+                )
+            } else {
+                let t = match q % 10 {
+                    1 => t0 + span - (r % (2 * day as u64)) as i64,
+                    3 => t0 + (r % span as u64) as i64,
+                    5 => t0 + span / 2 + (r % (3 * day as u64)) as i64,
+                    7 => t0 - (r % (400 * day as u64)) as i64,
+                    _ => 0,
+                };
+                (random(&mut state), t)
+            };
+            let at = time_bound(t);
+            let published: Vec<String> = stored.iter().map(|s| time_bound(s.2)).collect();
+            let candidates: Vec<Candidate> = stored
+                .iter()
+                .zip(&published)
+                .filter(|((_, _, s), _)| (t - WINDOW..=t + WINDOW).contains(s))
+                .map(|(&(id, fingerprint, _), published)| Candidate {
+                    id,
+                    fingerprint,
+                    duplicate_of: None,
+                    published,
+                })
+                .collect();
+            let want = dedupe::closest(fp, &candidates, settings().max_distance)
+                .map(|c| dedupe::join(c.id, c.published, &at));
+            let got = find(conn, &mut memory, fp, &at, &settings()).unwrap();
+            assert_eq!(got, want, "lookup {q} at {at}");
+            joined += usize::from(got.is_some());
+            // Every third is stored, as the writer does; now and then
+            // batches go by.
+            if q % 3 == 0 {
+                let id = insert(fp, t, 10_000 + q);
+                stored.push((id, fp, t));
+                memory.as_mut().unwrap().add(id, fp);
+            }
+            if q % 40 == 39 {
+                for _ in 0..=(r % (2 * PAST_IDLE_BATCHES)) {
+                    memory.as_mut().unwrap().begin_batch();
+                }
+            }
+        }
+        assert!(joined > 200, "too few joins to mean much: {joined}");
+    }
+
     /// Every fingerprint within the distance is found, once, and nothing
     /// farther: the same answer as comparing with each entry in turn.
     /// Stories of many close copies make long chains that end at different
