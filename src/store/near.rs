@@ -177,9 +177,9 @@ const NONE: u32 = u32::MAX;
 /// where it was loaded from ([`Recent::floor`]). An article dated before
 /// that (a feed's backlog, an archive, a date of 1970) is looked up in
 /// [`Recent::past`], which holds at most [`PAST_SPAN`] windows of some
-/// earlier time and is dropped once unused. Extending the one memory back
-/// to such a date read every fingerprint stored since: the whole database
-/// for one article dated 1970.
+/// earlier time and is dropped once unused. (Extending the one memory back
+/// to such a date, as it once did, read every fingerprint stored since: the
+/// whole database for one article dated 1970.)
 pub(super) struct Recent {
     /// Every fingerprint of an article published (else first seen) at or
     /// after this Unix time is in `index`.
