@@ -586,6 +586,13 @@ mod tests {
         *state
     }
 
+    /// A copy of one of `stories`, fewer than `bits_below` bits off.
+    fn copy_of(stories: &[u64], bits_below: u64, state: &mut u64) -> u64 {
+        let story = stories[random(state) as usize % stories.len()];
+        let bits = (random(state) % bits_below) as u32;
+        flipped(story, bits, state)
+    }
+
     /// `fp` with `bits` distinct random bits flipped.
     fn flipped(fp: u64, bits: u32, state: &mut u64) -> u64 {
         let mut out = fp;
@@ -595,32 +602,34 @@ mod tests {
         out
     }
 
-    /// Stores one article per `step` seconds from `t0`, `n` of them, with
+    /// Stores one article per `step` seconds from [`T0`], `n` of them, with
     /// fingerprints far apart; returns (id, fingerprint) of each.
-    fn store_series(
-        conn: &Connection,
-        t0: i64,
-        step: i64,
-        n: i64,
-        state: &mut u64,
-    ) -> Vec<(i64, u64)> {
-        let mut stored = Vec::new();
-        for i in 0..n {
-            let fp = random(state);
-            let at = time_bound(t0 + i * step);
-            conn.execute(
-                "INSERT INTO articles (guid, title, content_hash, simhash, published_at, \
-                 first_seen_at, last_seen_at) VALUES (?1, 't', ?1, ?2, ?3, ?3, ?3)",
-                rusqlite::params![format!("g{i}"), fp as i64, at],
-            )
-            .unwrap();
-            stored.push((conn.last_insert_rowid(), fp));
-        }
-        stored
+    fn store_series(conn: &Connection, step: i64, n: i64, state: &mut u64) -> Vec<(i64, u64)> {
+        (0..n)
+            .map(|i| {
+                let fp = random(state);
+                (insert(conn, i, fp, T0 + i * step), fp)
+            })
+            .collect()
+    }
+
+    /// Stores an article with fingerprint `fp` published at `t` (guid
+    /// `g{n}`); returns its id.
+    fn insert(conn: &Connection, n: i64, fp: u64, t: i64) -> i64 {
+        conn.execute(
+            "INSERT INTO articles (guid, title, content_hash, simhash, published_at, \
+             first_seen_at, last_seen_at) VALUES (?1, 't', ?1, ?2, ?3, ?3, ?3)",
+            rusqlite::params![format!("g{n}"), fp as i64, time_bound(t)],
+        )
+        .unwrap();
+        conn.last_insert_rowid()
     }
 
     /// The window of these tests.
     const WINDOW: i64 = 4 * 86_400;
+
+    /// 2023-11-14: the tests' articles are dated in the past.
+    const T0: i64 = 1_700_000_000;
 
     fn settings() -> NearDuplicates {
         NearDuplicates {
@@ -658,10 +667,9 @@ mod tests {
         let store = crate::store::Store::open_in_memory().unwrap();
         let conn = &store.conn;
         let day = 86_400;
-        let t0 = 1_700_000_000; // 2023-11-14, in the past
         let mut state = 0x2545_F491_4F6C_DD1D;
         // One article a day for 20 days.
-        let stored = store_series(conn, t0, day, 20, &mut state);
+        let stored = store_series(conn, day, 20, &mut state);
         let ids = |days: std::ops::Range<usize>| -> Vec<i64> {
             stored[days].iter().map(|(id, _)| *id).collect()
         };
@@ -674,17 +682,17 @@ mod tests {
         // A copy of day 11's article (3 bits off), dated day 14: day 11 is
         // not held; the memory is extended to day 10 (a window below where
         // it was loaded from, no further) and finds it.
-        let joined = find_copy(conn, &mut memory, stored[11], t0 + 14 * day, &mut state);
+        let joined = find_copy(conn, &mut memory, stored[11], T0 + 14 * day, &mut state);
         assert_eq!(joined, Some(dedupe::Join::Under(stored[11].0)));
         let recent = memory.as_ref().unwrap();
         assert_eq!(held(&recent.index), ids(10..20));
-        assert_eq!(recent.complete_from, t0 + 10 * day);
+        assert_eq!(recent.complete_from, T0 + 10 * day);
         assert!(recent.past.is_none());
 
         // A copy of day 2's article, dated day 3: its window starts before
         // day 10. Found in a past memory of days -2 to 7 (the article's
         // window and one more before it); the memory from day 10 on stays.
-        let joined = find_copy(conn, &mut memory, stored[2], t0 + 3 * day, &mut state);
+        let joined = find_copy(conn, &mut memory, stored[2], T0 + 3 * day, &mut state);
         assert_eq!(joined, Some(dedupe::Join::Under(stored[2].0)));
         let recent = memory.as_mut().unwrap();
         assert_eq!(held(&recent.index), ids(10..20));
@@ -708,10 +716,9 @@ mod tests {
         let store = crate::store::Store::open_in_memory().unwrap();
         let conn = &store.conn;
         let hour = 3_600;
-        let t0 = 1_700_000_000;
         let mut state = 0x1234_5678_9ABC_DEF1;
         // One article an hour for 200 days: 4,800.
-        let stored = store_series(conn, t0, hour, 4_800, &mut state);
+        let stored = store_series(conn, hour, 4_800, &mut state);
         let held_now = |memory: &Option<Recent>| {
             let r = memory.as_ref().unwrap();
             r.index.len() + r.past.as_ref().map_or(0, |p| p.index.len())
@@ -745,7 +752,7 @@ mod tests {
         order.extend(scrambled);
         let mut most = 0;
         for i in order {
-            let at = t0 + i as i64 * hour + 600;
+            let at = T0 + i as i64 * hour + 600;
             let joined = find_copy(conn, &mut memory, stored[i], at, &mut state);
             assert_eq!(
                 joined,
@@ -766,19 +773,9 @@ mod tests {
         let store = crate::store::Store::open_in_memory().unwrap();
         let conn = &store.conn;
         let day = 86_400;
-        let t0 = 1_700_000_000;
         let span = 100 * day;
         let mut state = 0x0DDB_1A5E_5BAD_5EED;
         let mut stored: Vec<(i64, u64, i64)> = Vec::new();
-        let insert = |fp: u64, t: i64, n: usize| {
-            conn.execute(
-                "INSERT INTO articles (guid, title, content_hash, simhash, published_at, \
-                 first_seen_at, last_seen_at) VALUES (?1, 't', ?1, ?2, ?3, ?3, ?3)",
-                rusqlite::params![format!("g{n}"), fp as i64, time_bound(t)],
-            )
-            .unwrap();
-            conn.last_insert_rowid()
-        };
         // 2,000 articles over 100 days: stories of up to 7-bit copies.
         let mut stories = Vec::new();
         for n in 0..2_000 {
@@ -787,11 +784,10 @@ mod tests {
                 stories.push(fp);
                 fp
             } else {
-                let story = stories[random(&mut state) as usize % stories.len()];
-                flipped(story, (random(&mut state) % 8) as u32, &mut state)
+                copy_of(&stories, 8, &mut state)
             };
-            let t = t0 + (random(&mut state) % span as u64) as i64;
-            stored.push((insert(fp, t, n), fp, t));
+            let t = T0 + (random(&mut state) % span as u64) as i64;
+            stored.push((insert(conn, n, fp, t), fp, t));
         }
         let mut memory = None;
         let mut joined = 0;
@@ -810,10 +806,10 @@ mod tests {
                 )
             } else {
                 let t = match q % 10 {
-                    1 => t0 + span - (r % (2 * day as u64)) as i64,
-                    3 => t0 + (r % span as u64) as i64,
-                    5 => t0 + span / 2 + (r % (3 * day as u64)) as i64,
-                    7 => t0 - (r % (400 * day as u64)) as i64,
+                    1 => T0 + span - (r % (2 * day as u64)) as i64,
+                    3 => T0 + (r % span as u64) as i64,
+                    5 => T0 + span / 2 + (r % (3 * day as u64)) as i64,
+                    7 => T0 - (r % (400 * day as u64)) as i64,
                     _ => 0,
                 };
                 (random(&mut state), t)
@@ -839,7 +835,7 @@ mod tests {
             // Every third is stored, as the writer does; now and then
             // batches go by.
             if q % 3 == 0 {
-                let id = insert(fp, t, 10_000 + q);
+                let id = insert(conn, 10_000 + q, fp, t);
                 stored.push((id, fp, t));
                 memory.as_mut().unwrap().add(id, fp);
             }
@@ -871,10 +867,7 @@ mod tests {
                     fp
                 }
                 // A copy of an earlier story, up to 9 bits off.
-                _ => {
-                    let story = stories[random(&mut state) as usize % stories.len()];
-                    flipped(story, (random(&mut state) % 10) as u32, &mut state)
-                }
+                _ => copy_of(&stories, 10, &mut state),
             };
             recent.add(id, fp);
             stored.push((id, fp));
@@ -890,8 +883,7 @@ mod tests {
             let fp = if query % 2 == 0 {
                 random(&mut state)
             } else {
-                let story = stories[random(&mut state) as usize % stories.len()];
-                flipped(story, (random(&mut state) % 8) as u32, &mut state)
+                copy_of(&stories, 8, &mut state)
             };
             for max_distance in [3, 6] {
                 let mut found = recent.close_to(fp, max_distance);
